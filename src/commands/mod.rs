@@ -1,0 +1,62 @@
+//! The edge of the program: parse the command line, set up logging, run one command, and turn
+//! any error into a message and a non-zero exit code. Commands resolve their settings, call the
+//! pure stages, and do the I/O (through `store`) around them.
+
+mod study_cmds;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", render_error(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Init(args) => study_cmds::init(&args),
+        Command::Validate(args) => study_cmds::validate(&args),
+        Command::Plan(args) => study_cmds::plan(&args),
+    }
+}
+
+/// The error and its causes on one line each, without repeating a cause the message already
+/// contains (thiserror messages often embed their source).
+fn render_error(error: &anyhow::Error) -> String {
+    let mut out = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str("\n  caused by: ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "blindfold=info,warn",
+        (false, 1) => "blindfold=debug,info",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

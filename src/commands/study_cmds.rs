@@ -1,0 +1,179 @@
+//! `init`, `validate` and `plan`: commands that only read (or write) the study itself.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+
+use crate::cli::{Format, InitArgs, PlanArgs, StudyArgs};
+use crate::plan::{self, Estimate};
+use crate::store;
+use crate::study::{self, Study, defaults};
+
+pub fn init(args: &InitArgs) -> anyhow::Result<ExitCode> {
+    let existing: Vec<String> = defaults::FILES
+        .iter()
+        .filter(|(path, _)| args.dir.join(path).exists())
+        .map(|(path, _)| args.dir.join(path).display().to_string())
+        .collect();
+    if !existing.is_empty() {
+        bail!(
+            "refusing to overwrite existing files (nothing was written):\n  {}",
+            existing.join("\n  ")
+        );
+    }
+    for (path, content) in defaults::FILES {
+        store::write_new(&args.dir.join(path), content.as_bytes())?;
+    }
+    let shown = args.dir.display();
+    println!("Created a new study in {shown}: 3 simulated models x 4 scaffolds x 15 prompts.");
+    println!(
+        "Next: edit {shown}/study.toml, then `blindfold validate {shown}` and `blindfold plan {shown}`."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn validate(args: &StudyArgs) -> anyhow::Result<ExitCode> {
+    let study = study::load(&args.study)?;
+    let plan = plan::plan(&study);
+    for warning in warnings(&study) {
+        eprintln!("warning: {warning}");
+    }
+    println!(
+        "ok: study '{}' is valid: {} model{} x {} scaffold{} x {} prompt{} x {} repeat{} = {} cells; rubric of {} dimension{}",
+        study.name,
+        study.crossed_models.len(),
+        plural(study.crossed_models.len()),
+        study.scaffolds.len(),
+        plural(study.scaffolds.len()),
+        study.prompts.len(),
+        plural(study.prompts.len()),
+        study.repeats,
+        plural(study.repeats as usize),
+        plan.cells.len(),
+        study.rubric.dimensions.len(),
+        plural(study.rubric.dimensions.len()),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Things that are not errors but that a user should hear about before running.
+fn warnings(study: &Study) -> Vec<String> {
+    let mut out = Vec::new();
+    for model in &study.models {
+        if let Some(var) = &model.api_key_env
+            && std::env::var_os(var).is_none()
+        {
+            out.push(format!(
+                "model '{}': the environment variable {var} is not set; `run` will need it",
+                model.id
+            ));
+        }
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+pub fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let study = study::load(&args.study)?;
+    let plan = plan::plan(&study);
+    let estimate = plan::estimate(&study, &plan);
+    match args.format {
+        Format::Json => {
+            let mut value = serde_json::to_value(&estimate)?;
+            value["study"] = study.name.clone().into();
+            if args.cells {
+                value["cell_list"] = serde_json::to_value(&plan.cells)?;
+            }
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        Format::Text => {
+            print!("{}", render_plan(&study, &estimate));
+            if args.cells {
+                for cell in &plan.cells {
+                    println!(
+                        "{}  {}  {}  {}  repeat {}",
+                        cell.id, cell.model, cell.scaffold, cell.prompt, cell.repeat
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render_plan(study: &Study, e: &Estimate) -> String {
+    let mut out = format!("Study '{}'\n\n", study.name);
+    let sets: Vec<&str> = {
+        let mut sets: Vec<&str> = study.prompts.iter().map(|p| p.set.as_str()).collect();
+        sets.dedup();
+        sets
+    };
+    let rows = [
+        ("models", e.models, study.crossed_models.join(", ")),
+        (
+            "scaffolds",
+            e.scaffolds,
+            study
+                .scaffolds
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ("prompts", e.prompts, format!("from {}", sets.join(", "))),
+        ("repeats", e.repeats, String::new()),
+    ];
+    for (name, count, detail) in rows {
+        out.push_str(&format!("  {name:<10}{count:>6}  {detail}\n"));
+    }
+    out.push_str(&format!("  {:<10}{:>6}\n", "cells", e.cells));
+    let per_cell: Vec<String> = e
+        .requests_per_cell
+        .iter()
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect();
+    out.push_str(&format!(
+        "  {:<10}{:>6}  per cell: {}\n\n",
+        "requests",
+        e.requests,
+        per_cell.join(", ")
+    ));
+    let mut table = Table::new();
+    table.load_style(UTF8_BORDERS_ONLY).set_header(vec![
+        "model",
+        "cells",
+        "requests",
+        "input tokens",
+        "output tokens (max)",
+        "cost (USD)",
+    ]);
+    for m in &e.per_model {
+        table.add_row(vec![
+            m.model.clone(),
+            m.cells.to_string(),
+            m.requests.to_string(),
+            m.input_tokens.to_string(),
+            m.output_tokens.to_string(),
+            m.cost_usd.map_or("no prices".into(), |c| format!("{c:.2}")),
+        ]);
+    }
+    out.push_str(&table.to_string());
+    out.push('\n');
+    out.push_str(&format!(
+        "\nEstimated tokens: ~{} input, at most {} output (each reply assumed to use max_tokens, or {} when unset).\n",
+        e.estimated_input_tokens,
+        e.estimated_output_tokens,
+        plan::DEFAULT_REPLY_TOKENS
+    ));
+    match e.estimated_cost_usd {
+        Some(cost) => out.push_str(&format!("Estimated cost: at most ${cost:.2}.\n")),
+        None => out.push_str(
+            "Estimated cost: unknown (set price_input_per_mtok and price_output_per_mtok on each model).\n",
+        ),
+    }
+    out
+}

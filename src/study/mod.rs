@@ -1,0 +1,281 @@
+//! The study: what is crossed, with which fixed protocol, rated on which rubric.
+//!
+//! A study is a folder of plain TOML files (`study.toml`, `scaffolds/*.toml`, `prompts/*.toml`,
+//! `rubric.toml`; see `docs/study-format.md`). This module holds the validated, provider-neutral
+//! types that every later stage reads. Loading is split in two so that the checks stay pure:
+//! [`load`] reads the files (the only I/O here) and [`parse`] turns their text into a [`Study`],
+//! collecting every problem it can find with its file, line and id instead of stopping at the first.
+//!
+//! Invariant: a `Study` that exists has passed every check in [`parse`]; later stages never
+//! re-validate references (an unknown scaffold, a rubric level without anchor, ...).
+
+pub mod defaults;
+mod diagnostics;
+mod parse;
+mod raw;
+mod template;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use diagnostics::{Diagnostic, StudyError};
+pub use parse::{SourceFile, parse};
+pub use template::{TemplateVars, render_template};
+
+use crate::provider::ProviderKind;
+
+/// A validated study.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Study {
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    pub repeats: u32,
+    /// Every model the study names, crossed or not (simulated users and judges live here too).
+    pub models: Vec<ModelSpec>,
+    /// Aliases of the models that are crossed with scaffolds and prompts, in study order.
+    pub crossed_models: Vec<String>,
+    /// Scaffolds in the order the study lists them.
+    pub scaffolds: Vec<Scaffold>,
+    /// Prompt items of every crossed prompt set, in file order.
+    pub prompts: Vec<PromptItem>,
+    pub rubric: Rubric,
+    pub blinding: Blinding,
+    pub analysis: Analysis,
+}
+
+impl Study {
+    pub fn model(&self, alias: &str) -> Option<&ModelSpec> {
+        self.models.iter().find(|m| m.id == alias)
+    }
+
+    pub fn scaffold(&self, id: &str) -> Option<&Scaffold> {
+        self.scaffolds.iter().find(|s| s.id == id)
+    }
+
+    pub fn crossed(&self) -> impl Iterator<Item = &ModelSpec> {
+        self.crossed_models
+            .iter()
+            .filter_map(move |alias| self.model(alias))
+    }
+}
+
+/// One model as the study configures it. `id` is the study-local alias used everywhere else.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelSpec {
+    pub id: String,
+    pub provider: ProviderKind,
+    pub model: String,
+    pub base_url: Option<String>,
+    /// The *name* of the environment variable that holds the key; the key itself is never stored.
+    pub api_key_env: Option<String>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub seed: Option<u64>,
+    pub max_concurrency: u32,
+    pub rpm: Option<u32>,
+    pub tpm: Option<u32>,
+    pub timeout_s: f64,
+    pub max_attempts: u32,
+    pub backoff_ms: u64,
+    pub backoff_max_ms: u64,
+    pub price_input_per_mtok: Option<f64>,
+    pub price_output_per_mtok: Option<f64>,
+    /// Provider-specific body fields, deep-merged into every request.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ModelSpec {
+    /// The settings that shape what the model writes, and so belong to a cell's identity.
+    /// Execution settings (limits, timeouts, retries, prices) are deliberately left out: changing
+    /// them must not make earlier transcripts look incomparable.
+    pub fn generation_settings(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "provider": self.provider,
+            "model": self.model,
+            "base_url": self.base_url,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+            "extra": self.extra,
+        })
+    }
+}
+
+/// A fixed interaction protocol.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Scaffold {
+    pub id: String,
+    pub description: Option<String>,
+    pub system: Option<String>,
+    /// Template of the first user turn.
+    pub first_turn: String,
+    /// Scripted user turns (templates), sent after the first reply, in order.
+    pub follow_ups: Vec<String>,
+    /// Whether the prompt's own follow-ups are sent too (after the scaffold's).
+    pub prompt_follow_ups: bool,
+    pub user_sim: Option<UserSim>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserSim {
+    /// Alias of the model that plays the user.
+    pub model: String,
+    pub persona: String,
+    pub turns: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PromptItem {
+    pub id: String,
+    /// The prompt set (file stem) it came from.
+    pub set: String,
+    pub text: String,
+    pub category: Option<String>,
+    pub follow_ups: Vec<String>,
+    pub metadata: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rubric {
+    pub name: Option<String>,
+    pub instructions: Option<String>,
+    pub dimensions: Vec<Dimension>,
+}
+
+impl Rubric {
+    pub fn dimension(&self, id: &str) -> Option<&Dimension> {
+        self.dimensions.iter().find(|d| d.id == id)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Scale {
+    Binary,
+    Ordinal,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Dimension {
+    pub id: String,
+    pub question: String,
+    pub scale: Scale,
+    pub required: bool,
+    /// Levels in ascending order of value.
+    pub levels: Vec<Level>,
+}
+
+impl Dimension {
+    pub fn min(&self) -> i64 {
+        self.levels.first().map_or(0, |l| l.value)
+    }
+
+    pub fn max(&self) -> i64 {
+        self.levels.last().map_or(0, |l| l.value)
+    }
+
+    pub fn has_level(&self, value: i64) -> bool {
+        self.levels.iter().any(|l| l.value == value)
+    }
+
+    pub fn values(&self) -> Vec<f64> {
+        self.levels.iter().map(|l| l.value as f64).collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Level {
+    pub value: i64,
+    pub label: String,
+    pub anchor: String,
+}
+
+/// Defaults for `blindfold blind`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Blinding {
+    pub raters: Vec<String>,
+    pub per_item: u32,
+    /// Extra terms to redact from transcripts, beyond the built-in lexicon and the study's names.
+    pub redact: Vec<String>,
+}
+
+/// The analysis plan (registered before ratings come in; see `blindfold prereg`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Analysis {
+    pub primary: String,
+    pub baseline: String,
+    pub confidence: f64,
+    pub resamples: u32,
+    pub permutations: u32,
+    pub seed: u64,
+    /// Equivalence margin per dimension id, on the dimension's own scale.
+    pub margins: BTreeMap<String, f64>,
+    /// Share of transcripts at the top level from which an improvement counts as "raised to ceiling".
+    pub ceiling_share: f64,
+}
+
+/// Reads every file a study consists of; the only I/O of this module.
+pub fn load(dir: &Path) -> Result<Study, StudyError> {
+    let files = read_sources(dir)?;
+    parse(&files)
+}
+
+/// Collects the text of `study.toml` and every scaffold, prompt set and rubric file it may use.
+///
+/// All `.toml` files under `scaffolds/` and `prompts/` are read (sorted by name), so that `parse`
+/// can name files the study does not reference as well as references to missing files.
+pub fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, StudyError> {
+    let study_path = dir.join("study.toml");
+    if !study_path.is_file() {
+        return Err(StudyError::NotAStudy {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let mut files = vec![read_one(dir, Path::new("study.toml"))?];
+    for sub in ["scaffolds", "prompts"] {
+        let folder = dir.join(sub);
+        if !folder.is_dir() {
+            continue;
+        }
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&folder)
+            .map_err(|source| StudyError::Io {
+                path: folder.clone(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+            .collect();
+        names.sort();
+        for path in names {
+            let relative = Path::new(sub).join(path.file_name().unwrap_or_default());
+            files.push(read_one(dir, &relative)?);
+        }
+    }
+    // The rubric path is named in study.toml; read it if it parses far enough to say which.
+    if let Some(rubric) = parse::rubric_path(&files[0].text)
+        && !files.iter().any(|f| f.path == Path::new(&rubric))
+    {
+        let path = Path::new(&rubric);
+        if dir.join(path).is_file() {
+            files.push(read_one(dir, path)?);
+        }
+    }
+    Ok(files)
+}
+
+fn read_one(dir: &Path, relative: &Path) -> Result<SourceFile, StudyError> {
+    let full = dir.join(relative);
+    let text = std::fs::read_to_string(&full).map_err(|source| StudyError::Io {
+        path: full.clone(),
+        source,
+    })?;
+    Ok(SourceFile {
+        path: relative.to_path_buf(),
+        display: full,
+        text,
+    })
+}

@@ -1,0 +1,969 @@
+//! Text of the study files -> a validated [`Study`], with every problem found reported at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use super::diagnostics::line_col;
+use super::raw::{self, S};
+use super::template::check_template;
+use super::{
+    Analysis, Blinding, Diagnostic, Dimension, Level, ModelSpec, PromptItem, Rubric, Scaffold,
+    Scale, Study, StudyError, UserSim,
+};
+use crate::provider::ProviderKind;
+
+/// One file of a study: where it sits in the study folder, how to name it to the user, its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Relative to the study folder, e.g. `scaffolds/verification.toml`.
+    pub path: PathBuf,
+    /// How error messages name the file.
+    pub display: PathBuf,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        let path = path.into();
+        SourceFile {
+            display: path.clone(),
+            path,
+            text: text.into(),
+        }
+    }
+
+    fn stem(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    fn in_folder(&self, folder: &str) -> bool {
+        self.path.parent() == Some(Path::new(folder))
+            && self.path.extension().is_some_and(|e| e == "toml")
+    }
+}
+
+/// Default rubric file name when `[study] rubric` is absent.
+pub const DEFAULT_RUBRIC: &str = "rubric.toml";
+
+/// Finds the rubric path named in study.toml without validating anything else, so the loader
+/// knows which file to read.
+pub fn rubric_path(study_toml: &str) -> Option<String> {
+    let value: toml::Table = toml::from_str(study_toml).ok()?;
+    let named = value
+        .get("study")
+        .and_then(|s| s.get("rubric"))
+        .and_then(|r| r.as_str());
+    Some(named.unwrap_or(DEFAULT_RUBRIC).to_string())
+}
+
+/// Limits on values that would otherwise overflow later stages or make no sense.
+const MAX_REPEATS: i64 = 10_000;
+
+struct Checker<'a> {
+    diagnostics: Vec<Diagnostic>,
+    file: &'a SourceFile,
+}
+
+impl<'a> Checker<'a> {
+    fn with_file<'b>(&mut self, file: &'b SourceFile) -> Checker<'b> {
+        Checker {
+            diagnostics: std::mem::take(&mut self.diagnostics),
+            file,
+        }
+    }
+
+    fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
+        let at = span.map(|s| line_col(&self.file.text, s.start));
+        self.diagnostics
+            .push(Diagnostic::new(&self.file.display, message).at(at));
+    }
+
+    fn error_at<T>(&mut self, spanned: &S<T>, message: impl Into<String>) {
+        self.error(Some(spanned.span()), message);
+    }
+
+    fn parse_toml<T: DeserializeOwned>(&mut self) -> Option<T> {
+        match toml::from_str::<T>(&self.file.text) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                let message = format!("invalid TOML: {}", e.message().trim_end());
+                self.error(e.span(), message);
+                None
+            }
+        }
+    }
+
+    /// A non-negative integer that fits `u32`, with a minimum.
+    fn count(&mut self, value: &S<i64>, name: &str, min: i64) -> u32 {
+        let v = *value.get_ref();
+        if v < min || v > u32::MAX as i64 {
+            self.error_at(value, format!("{name} must be at least {min}, got {v}"));
+            return min.max(0) as u32;
+        }
+        v as u32
+    }
+
+    fn non_negative_u64(&mut self, value: &S<i64>, name: &str) -> u64 {
+        let v = *value.get_ref();
+        if v < 0 {
+            self.error_at(value, format!("{name} must not be negative, got {v}"));
+            return 0;
+        }
+        v as u64
+    }
+
+    fn id(&mut self, id: &S<String>, what: &str) {
+        if !is_valid_id(id.get_ref()) {
+            self.error_at(
+                id,
+                format!(
+                    "{what} id '{}' may only contain letters, digits, '-', '_' and '.' and must not be empty",
+                    id.get_ref()
+                ),
+            );
+        }
+    }
+}
+
+fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Parses and checks every file of a study. `files` must contain `study.toml`.
+pub fn parse(files: &[SourceFile]) -> Result<Study, StudyError> {
+    let Some(study_file) = files.iter().find(|f| f.path == Path::new("study.toml")) else {
+        return Err(StudyError::Invalid(vec![Diagnostic::new(
+            "study.toml",
+            "missing study.toml",
+        )]));
+    };
+    let mut ck = Checker {
+        diagnostics: Vec::new(),
+        file: study_file,
+    };
+    let Some(raw_study) = ck.parse_toml::<raw::StudyFile>() else {
+        return Err(StudyError::Invalid(ck.diagnostics));
+    };
+
+    let table = &raw_study.study;
+    let name = table.name.get_ref().trim().to_string();
+    if name.is_empty() {
+        ck.error_at(&table.name, "the study needs a name");
+    }
+    let seed = ck.non_negative_u64(&table.seed, "seed");
+    let repeats = match &table.repeats {
+        Some(r) if *r.get_ref() > MAX_REPEATS => {
+            ck.error_at(r, format!("repeats must be at most {MAX_REPEATS}"));
+            1
+        }
+        Some(r) => ck.count(r, "repeats", 1),
+        None => 1,
+    };
+
+    let models = check_models(&mut ck, &raw_study.model);
+    let crossed_models = check_crossed_models(&mut ck, table, &models);
+
+    // Scaffolds.
+    let scaffold_files: Vec<&SourceFile> =
+        files.iter().filter(|f| f.in_folder("scaffolds")).collect();
+    let mut parsed_scaffolds = BTreeMap::new();
+    for file in &scaffold_files {
+        let mut fck = ck.with_file(file);
+        if let Some(scaffold) = check_scaffold(&mut fck, &models) {
+            parsed_scaffolds.insert(scaffold.id.clone(), scaffold);
+        }
+        ck.diagnostics = fck.diagnostics;
+    }
+    let scaffold_order = select(
+        &mut ck,
+        table.scaffolds.as_deref(),
+        &scaffold_files.iter().map(|f| f.stem()).collect::<Vec<_>>(),
+        "scaffold",
+        "scaffolds/",
+    );
+    let scaffolds: Vec<Scaffold> = scaffold_order
+        .iter()
+        .filter_map(|id| parsed_scaffolds.get(id).cloned())
+        .collect();
+
+    // Prompts.
+    let prompt_files: Vec<&SourceFile> = files.iter().filter(|f| f.in_folder("prompts")).collect();
+    let set_order = select(
+        &mut ck,
+        table.prompts.as_deref(),
+        &prompt_files.iter().map(|f| f.stem()).collect::<Vec<_>>(),
+        "prompt set",
+        "prompts/",
+    );
+    let mut prompts: Vec<PromptItem> = Vec::new();
+    let mut prompt_ids: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for file in &prompt_files {
+        let mut fck = ck.with_file(file);
+        let items = check_prompt_file(&mut fck, &mut prompt_ids);
+        ck.diagnostics = fck.diagnostics;
+        if set_order.contains(&file.stem()) {
+            prompts.extend(items);
+        }
+    }
+    // Keep the study's order of sets.
+    prompts.sort_by_key(|p| set_order.iter().position(|s| *s == p.set));
+
+    // Rubric.
+    let rubric_name = table
+        .rubric
+        .as_ref()
+        .map(|r| r.get_ref().clone())
+        .unwrap_or_else(|| DEFAULT_RUBRIC.to_string());
+    let rubric = match files.iter().find(|f| f.path == Path::new(&rubric_name)) {
+        Some(file) => {
+            let mut fck = ck.with_file(file);
+            let rubric = check_rubric(&mut fck);
+            ck.diagnostics = fck.diagnostics;
+            rubric
+        }
+        None => {
+            let span = table.rubric.as_ref().map(|r| r.span());
+            ck.error(span, format!("rubric file '{rubric_name}' not found"));
+            None
+        }
+    };
+
+    let blinding = check_blinding(&mut ck, raw_study.blinding.as_ref());
+    let analysis = check_analysis(
+        &mut ck,
+        raw_study.analysis.as_ref(),
+        seed,
+        rubric.as_ref(),
+        &scaffolds,
+    );
+
+    if !ck.diagnostics.is_empty() {
+        return Err(StudyError::Invalid(ck.diagnostics));
+    }
+    Ok(Study {
+        name,
+        description: table.description.clone(),
+        seed,
+        repeats,
+        models,
+        crossed_models,
+        scaffolds,
+        prompts,
+        rubric: rubric.expect("a missing rubric is a diagnostic"),
+        blinding,
+        analysis,
+    })
+}
+
+/// Resolves an explicit list of names (or, when absent, everything available, sorted).
+fn select(
+    ck: &mut Checker<'_>,
+    listed: Option<&[S<String>]>,
+    available: &[String],
+    what: &str,
+    folder: &str,
+) -> Vec<String> {
+    let Some(listed) = listed else {
+        let mut all = available.to_vec();
+        all.sort();
+        if all.is_empty() {
+            ck.error(None, format!("no {what} files found in {folder}"));
+        }
+        return all;
+    };
+    if listed.is_empty() {
+        ck.error(None, format!("the study lists no {what}s"));
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for name in listed {
+        let n = name.get_ref();
+        if !seen.insert(n.clone()) {
+            ck.error_at(name, format!("{what} '{n}' is listed twice"));
+        } else if !available.contains(n) {
+            ck.error_at(
+                name,
+                format!("unknown {what} '{n}': there is no {folder}{n}.toml"),
+            );
+        } else {
+            out.push(n.clone());
+        }
+    }
+    out
+}
+
+fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpec> {
+    if raw_models.is_empty() {
+        ck.error(None, "the study defines no [[model]]");
+    }
+    let mut seen = BTreeSet::new();
+    let mut models = Vec::new();
+    for m in raw_models {
+        let id = m.id.get_ref().clone();
+        ck.id(&m.id, "model");
+        if !seen.insert(id.clone()) {
+            ck.error_at(&m.id, format!("duplicate model id '{id}'"));
+        }
+        let provider = match m.provider.get_ref().parse::<ProviderKind>() {
+            Ok(p) => p,
+            Err(_) => {
+                ck.error_at(
+                    &m.provider,
+                    format!(
+                        "model '{id}': unknown provider '{}' (expected openai, anthropic, gemini or sim; \
+                         OpenAI-compatible servers such as vLLM or Ollama use openai with a base_url)",
+                        m.provider.get_ref()
+                    ),
+                );
+                ProviderKind::Sim
+            }
+        };
+        if provider == ProviderKind::Sim
+            && !crate::sim::MODEL_NAMES.contains(&m.model.get_ref().as_str())
+        {
+            ck.error_at(
+                &m.model,
+                format!(
+                    "model '{id}': unknown simulated model '{}' (expected one of {})",
+                    m.model.get_ref(),
+                    crate::sim::MODEL_NAMES.join(", ")
+                ),
+            );
+        }
+        if m.model.get_ref().trim().is_empty() {
+            ck.error_at(&m.model, format!("model '{id}': `model` must not be empty"));
+        }
+        if let Some(url) = &m.base_url
+            && !(url.get_ref().starts_with("http://") || url.get_ref().starts_with("https://"))
+        {
+            ck.error_at(
+                url,
+                format!("model '{id}': base_url must start with http:// or https://"),
+            );
+        }
+        if let Some(env) = &m.api_key_env {
+            check_api_key_env(ck, &id, env);
+        }
+        if let Some(t) = &m.temperature
+            && !(0.0..=5.0).contains(t.get_ref())
+        {
+            ck.error_at(
+                t,
+                format!("model '{id}': temperature must be between 0 and 5"),
+            );
+        }
+        let positive = |ck: &mut Checker<'_>, v: &Option<S<i64>>, name: &str| -> Option<u32> {
+            v.as_ref()
+                .map(|v| ck.count(v, &format!("model '{id}': {name}"), 1))
+        };
+        let max_tokens = positive(ck, &m.max_tokens, "max_tokens");
+        let default_concurrency = if provider == ProviderKind::Sim { 16 } else { 4 };
+        let max_concurrency =
+            positive(ck, &m.max_concurrency, "max_concurrency").unwrap_or(default_concurrency);
+        let rpm = positive(ck, &m.rpm, "rpm");
+        let tpm = positive(ck, &m.tpm, "tpm");
+        let max_attempts = positive(ck, &m.max_attempts, "max_attempts").unwrap_or(5);
+        let seed = m
+            .seed
+            .as_ref()
+            .map(|s| ck.non_negative_u64(s, &format!("model '{id}': seed")));
+        let timeout_s = match &m.timeout_s {
+            Some(t) if !(*t.get_ref() > 0.0 && t.get_ref().is_finite()) => {
+                ck.error_at(t, format!("model '{id}': timeout_s must be positive"));
+                120.0
+            }
+            Some(t) => *t.get_ref(),
+            None => 120.0,
+        };
+        let backoff_ms = m.backoff_ms.as_ref().map_or(1000, |b| {
+            ck.non_negative_u64(b, &format!("model '{id}': backoff_ms"))
+        });
+        let backoff_max_ms = m.backoff_max_ms.as_ref().map_or(60_000, |b| {
+            ck.non_negative_u64(b, &format!("model '{id}': backoff_max_ms"))
+        });
+        let price = |ck: &mut Checker<'_>, p: &Option<S<f64>>, name: &str| -> Option<f64> {
+            let p = p.as_ref()?;
+            if !(*p.get_ref() >= 0.0 && p.get_ref().is_finite()) {
+                ck.error_at(
+                    p,
+                    format!("model '{id}': {name} must be a non-negative number"),
+                );
+            }
+            Some(*p.get_ref())
+        };
+        let price_input_per_mtok = price(ck, &m.price_input_per_mtok, "price_input_per_mtok");
+        let price_output_per_mtok = price(ck, &m.price_output_per_mtok, "price_output_per_mtok");
+        let extra = match m.extra.as_ref().map(serde_json::to_value) {
+            Some(Ok(serde_json::Value::Object(map))) => map,
+            Some(_) => {
+                ck.error_at(&m.id, format!("model '{id}': `extra` must be a table"));
+                serde_json::Map::new()
+            }
+            None => serde_json::Map::new(),
+        };
+        models.push(ModelSpec {
+            id,
+            provider,
+            model: m.model.get_ref().clone(),
+            base_url: m.base_url.as_ref().map(|u| u.get_ref().clone()),
+            api_key_env: m.api_key_env.as_ref().map(|e| e.get_ref().clone()),
+            temperature: m.temperature.as_ref().map(|t| *t.get_ref()),
+            max_tokens,
+            seed,
+            max_concurrency,
+            rpm,
+            tpm,
+            timeout_s,
+            max_attempts,
+            backoff_ms,
+            backoff_max_ms,
+            price_input_per_mtok,
+            price_output_per_mtok,
+            extra,
+        });
+    }
+    models
+}
+
+/// `api_key_env` names a variable; a value that looks like a key is a leaked secret.
+fn check_api_key_env(ck: &mut Checker<'_>, model: &str, env: &S<String>) {
+    let value = env.get_ref();
+    if looks_like_secret(value) {
+        // Never echo the value: it is probably a live key.
+        ck.error_at(
+            env,
+            format!(
+                "model '{model}': api_key_env must be the NAME of an environment variable (such as \
+                 OPENAI_API_KEY), but its value looks like an actual API key. Remove it from the file, \
+                 put the key in an environment variable, and consider rotating the key"
+            ),
+        );
+    } else if !is_env_var_name(value) {
+        ck.error_at(
+            env,
+            format!(
+                "model '{model}': api_key_env '{value}' is not a valid environment variable name \
+                 (letters, digits and '_', not starting with a digit)"
+            ),
+        );
+    }
+}
+
+fn is_env_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Heuristic for strings that are keys rather than variable names: known key prefixes, or a
+/// long run of mixed-case letters and digits such as no one would name a variable.
+pub fn looks_like_secret(value: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "sk-",
+        "sk_",
+        "sk-ant-",
+        "sk-proj-",
+        "AIza",
+        "gsk_",
+        "xai-",
+        "hf_",
+        "r8_",
+        "pplx-",
+        "ghp_",
+        "github_pat_",
+        "Bearer ",
+    ];
+    if PREFIXES.iter().any(|p| value.starts_with(p)) {
+        return true;
+    }
+    // Variable names are conventionally upper case with underscores; random key material is not.
+    let has_lower = value.chars().any(|c| c.is_ascii_lowercase());
+    let has_digit = value.chars().any(|c| c.is_ascii_digit());
+    value.len() >= 24 && !value.contains('_') && has_digit && has_lower
+}
+
+fn check_crossed_models(
+    ck: &mut Checker<'_>,
+    table: &raw::StudyTable,
+    models: &[ModelSpec],
+) -> Vec<String> {
+    let Some(listed) = &table.models else {
+        return models.iter().map(|m| m.id.clone()).collect();
+    };
+    if listed.is_empty() {
+        ck.error(None, "[study] models lists no models");
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for alias in listed {
+        let a = alias.get_ref();
+        if !seen.insert(a.clone()) {
+            ck.error_at(alias, format!("model '{a}' is listed twice"));
+        } else if !models.iter().any(|m| &m.id == a) {
+            ck.error_at(
+                alias,
+                format!("unknown model '{a}': no [[model]] has this id"),
+            );
+        } else {
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
+fn check_template_at(ck: &mut Checker<'_>, template: &S<String>, owner: &str) {
+    if let Some(problem) = check_template(template.get_ref()) {
+        ck.error_at(template, format!("{owner}: {problem}"));
+    }
+}
+
+fn check_scaffold(ck: &mut Checker<'_>, models: &[ModelSpec]) -> Option<Scaffold> {
+    let stem = ck.file.stem();
+    let raw: raw::ScaffoldFile = ck.parse_toml()?;
+    let id = match &raw.id {
+        Some(id) if id.get_ref() != &stem => {
+            ck.error_at(
+                id,
+                format!(
+                    "scaffold id '{}' differs from its file name '{stem}.toml'; they must match",
+                    id.get_ref()
+                ),
+            );
+            stem
+        }
+        _ => stem,
+    };
+    if !is_valid_id(&id) {
+        ck.error(
+            None,
+            format!("scaffold file name '{id}' may only contain letters, digits, '-', '_' and '.'"),
+        );
+    }
+    let owner = format!("scaffold '{id}'");
+    let first_turn = match &raw.first_turn {
+        Some(t) => {
+            check_template_at(ck, t, &owner);
+            if !t.get_ref().contains("prompt") {
+                ck.error_at(
+                    t,
+                    format!("{owner}: first_turn never uses {{{{ prompt }}}}, so every cell would send the same text"),
+                );
+            }
+            t.get_ref().clone()
+        }
+        None => "{{ prompt }}".to_string(),
+    };
+    for f in &raw.follow_ups {
+        check_template_at(ck, f, &owner);
+        if f.get_ref().trim().is_empty() {
+            ck.error_at(f, format!("{owner}: a follow-up is empty"));
+        }
+    }
+    let user_sim = raw.user_sim.as_ref().map(|u| {
+        let model = u.model.get_ref().clone();
+        if !models.iter().any(|m| m.id == model) {
+            ck.error_at(
+                &u.model,
+                format!("{owner}: user_sim.model '{model}' is not a model of the study"),
+            );
+        }
+        if u.persona.get_ref().trim().is_empty() {
+            ck.error_at(&u.persona, format!("{owner}: user_sim.persona is empty"));
+        }
+        let turns = u
+            .turns
+            .as_ref()
+            .map_or(1, |t| ck.count(t, "user_sim.turns", 1));
+        UserSim {
+            model,
+            persona: u.persona.get_ref().clone(),
+            turns,
+        }
+    });
+    Some(Scaffold {
+        id,
+        description: raw.description,
+        system: raw.system.filter(|s| !s.trim().is_empty()),
+        first_turn,
+        follow_ups: raw.follow_ups.into_iter().map(|f| f.into_inner()).collect(),
+        prompt_follow_ups: raw.prompt_follow_ups.unwrap_or(true),
+        user_sim,
+    })
+}
+
+fn check_prompt_file(
+    ck: &mut Checker<'_>,
+    seen: &mut BTreeMap<String, PathBuf>,
+) -> Vec<PromptItem> {
+    let set = ck.file.stem();
+    let Some(raw): Option<raw::PromptFile> = ck.parse_toml() else {
+        return Vec::new();
+    };
+    if raw.prompt.is_empty() {
+        ck.error(
+            None,
+            format!("prompt set '{set}' is empty: add at least one [[prompt]] with an id and text"),
+        );
+    }
+    let mut items = Vec::new();
+    for p in raw.prompt {
+        let id = p.id.get_ref().clone();
+        ck.id(&p.id, "prompt");
+        if let Some(first) = seen.get(&id) {
+            ck.error_at(
+                &p.id,
+                format!("duplicate prompt id '{id}' (also in {})", first.display()),
+            );
+        } else {
+            seen.insert(id.clone(), ck.file.display.clone());
+        }
+        if p.text.get_ref().trim().is_empty() {
+            ck.error_at(&p.text, format!("prompt '{id}': text is empty"));
+        }
+        for f in &p.follow_ups {
+            check_template_at(ck, f, &format!("prompt '{id}' follow-up"));
+        }
+        items.push(PromptItem {
+            id,
+            set: set.clone(),
+            text: p.text.into_inner(),
+            category: p.category,
+            follow_ups: p.follow_ups.into_iter().map(|f| f.into_inner()).collect(),
+            metadata: p.metadata,
+        });
+    }
+    items
+}
+
+fn check_rubric(ck: &mut Checker<'_>) -> Option<Rubric> {
+    let raw: raw::RubricFile = ck.parse_toml()?;
+    if raw.dimension.is_empty() {
+        ck.error(None, "the rubric has no [[dimension]]");
+    }
+    let mut seen = BTreeSet::new();
+    let mut dimensions = Vec::new();
+    for d in raw.dimension {
+        let id = d.id.get_ref().clone();
+        ck.id(&d.id, "dimension");
+        // Dimension ids become CSV columns next to these fixed ones.
+        if matches!(
+            id.as_str(),
+            "rater" | "item_id" | "comment" | "identity_guess"
+        ) {
+            ck.error_at(
+                &d.id,
+                format!("dimension id '{id}' is reserved for a ratings column"),
+            );
+        }
+        if !seen.insert(id.clone()) {
+            ck.error_at(&d.id, format!("duplicate dimension id '{id}'"));
+        }
+        if d.question.get_ref().trim().is_empty() {
+            ck.error_at(
+                &d.question,
+                format!("dimension '{id}': the question is empty"),
+            );
+        }
+        let scale = match d.scale.get_ref().as_str() {
+            "binary" => Scale::Binary,
+            "ordinal" => Scale::Ordinal,
+            other => {
+                ck.error_at(
+                    &d.scale,
+                    format!(
+                        "dimension '{id}': unknown scale '{other}' (expected binary or ordinal)"
+                    ),
+                );
+                Scale::Ordinal
+            }
+        };
+        let mut levels: Vec<Level> = Vec::new();
+        let mut values = BTreeSet::new();
+        for l in &d.level {
+            let value = *l.value.get_ref();
+            if !values.insert(value) {
+                ck.error_at(
+                    &l.value,
+                    format!("dimension '{id}': level {value} appears twice"),
+                );
+            }
+            let anchor = match &l.anchor {
+                Some(a) if !a.get_ref().trim().is_empty() => a.get_ref().clone(),
+                Some(a) => {
+                    ck.error_at(
+                        a,
+                        format!("dimension '{id}': level {value} has empty anchor text"),
+                    );
+                    String::new()
+                }
+                None => {
+                    ck.error_at(
+                        &l.value,
+                        format!("dimension '{id}': level {value} has no anchor text (add `anchor = \"...\"`)"),
+                    );
+                    String::new()
+                }
+            };
+            if l.label.get_ref().trim().is_empty() {
+                ck.error_at(
+                    &l.label,
+                    format!("dimension '{id}': level {value} has an empty label"),
+                );
+            }
+            levels.push(Level {
+                value,
+                label: l.label.get_ref().clone(),
+                anchor,
+            });
+        }
+        levels.sort_by_key(|l| l.value);
+        match scale {
+            Scale::Binary if levels.len() != 2 => ck.error_at(
+                &d.id,
+                format!(
+                    "dimension '{id}': a binary scale needs exactly 2 levels, found {}",
+                    levels.len()
+                ),
+            ),
+            Scale::Ordinal if levels.len() < 2 => ck.error_at(
+                &d.id,
+                format!(
+                    "dimension '{id}': an ordinal scale needs at least 2 levels, found {}",
+                    levels.len()
+                ),
+            ),
+            _ => {}
+        }
+        dimensions.push(Dimension {
+            id,
+            question: d.question.into_inner(),
+            scale,
+            required: d.required.unwrap_or(true),
+            levels,
+        });
+    }
+    let table = raw.rubric.unwrap_or(raw::RubricTable {
+        name: None,
+        instructions: None,
+    });
+    Some(Rubric {
+        name: table.name,
+        instructions: table.instructions,
+        dimensions,
+    })
+}
+
+fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Blinding {
+    let default_raters = || vec!["r1".to_string(), "r2".to_string(), "r3".to_string()];
+    let Some(raw) = raw else {
+        return Blinding {
+            raters: default_raters(),
+            per_item: 2,
+            redact: Vec::new(),
+        };
+    };
+    let raters: Vec<String> = match &raw.raters {
+        Some(list) => {
+            let mut seen = BTreeSet::new();
+            for r in list.get_ref() {
+                if !is_valid_id(r.get_ref()) {
+                    ck.error_at(
+                        r,
+                        format!(
+                            "rater name '{}' may only contain letters, digits, '-', '_' and '.'",
+                            r.get_ref()
+                        ),
+                    );
+                }
+                if !seen.insert(r.get_ref().clone()) {
+                    ck.error_at(r, format!("rater '{}' is listed twice", r.get_ref()));
+                }
+            }
+            if list.get_ref().is_empty() {
+                ck.error_at(list, "[blinding] raters is empty");
+            }
+            list.get_ref().iter().map(|r| r.get_ref().clone()).collect()
+        }
+        None => default_raters(),
+    };
+    let per_item = match &raw.per_item {
+        Some(p) => {
+            let n = ck.count(p, "[blinding] per_item", 1);
+            if n as usize > raters.len() {
+                ck.error_at(
+                    p,
+                    format!(
+                        "[blinding] per_item is {n} but there are only {} raters",
+                        raters.len()
+                    ),
+                );
+            }
+            n
+        }
+        None => 2.min(raters.len() as u32).max(1),
+    };
+    let redact = raw
+        .redact
+        .iter()
+        .flatten()
+        .filter_map(|t| {
+            if t.get_ref().trim().chars().count() < 2 {
+                ck.error_at(t, "[blinding] redact terms must have at least 2 characters");
+                None
+            } else {
+                Some(t.get_ref().clone())
+            }
+        })
+        .collect();
+    Blinding {
+        raters,
+        per_item,
+        redact,
+    }
+}
+
+fn check_analysis(
+    ck: &mut Checker<'_>,
+    raw: Option<&raw::AnalysisTable>,
+    study_seed: u64,
+    rubric: Option<&Rubric>,
+    scaffolds: &[Scaffold],
+) -> Analysis {
+    let dims: Vec<&Dimension> = rubric
+        .map(|r| r.dimensions.iter().collect())
+        .unwrap_or_default();
+    let default_primary = dims
+        .iter()
+        .find(|d| d.id == "verification_support")
+        .or(dims.first())
+        .map(|d| d.id.clone())
+        .unwrap_or_default();
+    let default_baseline = scaffolds
+        .iter()
+        .find(|s| s.id == "baseline")
+        .or(scaffolds.first())
+        .map(|s| s.id.clone())
+        .unwrap_or_default();
+    // Default margin: an eighth of the scale's range (±0.25 on a 0-2 scale).
+    let mut margins: BTreeMap<String, f64> = dims
+        .iter()
+        .map(|d| (d.id.clone(), (d.max() - d.min()) as f64 / 8.0))
+        .collect();
+    let mut analysis = Analysis {
+        primary: default_primary,
+        baseline: default_baseline,
+        confidence: 0.95,
+        resamples: 2000,
+        permutations: 10_000,
+        seed: study_seed,
+        margins: margins.clone(),
+        ceiling_share: 0.9,
+    };
+    let Some(raw) = raw else {
+        return analysis;
+    };
+    if let Some(p) = &raw.primary {
+        if rubric.is_some() && !dims.iter().any(|d| &d.id == p.get_ref()) {
+            ck.error_at(
+                p,
+                format!("[analysis] primary: unknown dimension '{}'", p.get_ref()),
+            );
+        }
+        analysis.primary = p.get_ref().clone();
+    }
+    if let Some(b) = &raw.baseline {
+        if !scaffolds.iter().any(|s| &s.id == b.get_ref()) {
+            ck.error_at(
+                b,
+                format!("[analysis] baseline: unknown scaffold '{}'", b.get_ref()),
+            );
+        }
+        analysis.baseline = b.get_ref().clone();
+    }
+    if let Some(c) = &raw.confidence {
+        if !(*c.get_ref() > 0.5 && *c.get_ref() < 1.0) {
+            ck.error_at(
+                c,
+                "[analysis] confidence must be between 0.5 and 1 (e.g. 0.95)",
+            );
+        }
+        analysis.confidence = *c.get_ref();
+    }
+    if let Some(r) = &raw.resamples {
+        analysis.resamples = ck.count(r, "[analysis] resamples", 100);
+    }
+    if let Some(p) = &raw.permutations {
+        analysis.permutations = ck.count(p, "[analysis] permutations", 100);
+    }
+    if let Some(s) = &raw.seed {
+        analysis.seed = ck.non_negative_u64(s, "[analysis] seed");
+    }
+    if let Some(c) = &raw.ceiling_share {
+        if !(*c.get_ref() > 0.0 && *c.get_ref() <= 1.0) {
+            ck.error_at(c, "[analysis] ceiling_share must be in (0, 1]");
+        }
+        analysis.ceiling_share = *c.get_ref();
+    }
+    for (dim, margin) in raw.margins.iter().flatten() {
+        if rubric.is_some() && !dims.iter().any(|d| &d.id == dim.get_ref()) {
+            ck.error_at(
+                dim,
+                format!("[analysis.margins]: unknown dimension '{}'", dim.get_ref()),
+            );
+        }
+        if !(*margin.get_ref() > 0.0 && margin.get_ref().is_finite()) {
+            ck.error_at(
+                margin,
+                format!(
+                    "[analysis.margins] {}: the margin must be positive",
+                    dim.get_ref()
+                ),
+            );
+        }
+        margins.insert(dim.get_ref().clone(), *margin.get_ref());
+    }
+    analysis.margins = margins;
+    analysis
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_recognised_and_names_are_not() {
+        for secret in [
+            "sk-proj-abcdefghijklmnop1234",
+            "sk-ant-api03-xyz",
+            "AIzaSyD-1234567890abcdefg",
+            "a1b2c3d4e5f6g7h8i9j0k1l2m3",
+        ] {
+            assert!(looks_like_secret(secret), "{secret}");
+        }
+        for name in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "MY_GATEWAY_TOKEN_2"] {
+            assert!(!looks_like_secret(name), "{name}");
+            assert!(is_env_var_name(name), "{name}");
+        }
+        assert!(!is_env_var_name("2FAST"));
+        assert!(!is_env_var_name("MY-KEY"));
+    }
+
+    #[test]
+    fn ids_are_restricted_to_safe_characters() {
+        assert!(is_valid_id("verification-steerability"));
+        assert!(is_valid_id("gpt-4o.mini_2"));
+        assert!(!is_valid_id(""));
+        assert!(!is_valid_id("a b"));
+        assert!(!is_valid_id("a/b"));
+    }
+}

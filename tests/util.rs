@@ -1,0 +1,87 @@
+//! Helpers shared by the integration tests.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+/// The `blindfold` binary, with logging quiet unless a test asks otherwise.
+pub fn blindfold() -> Command {
+    let mut cmd = Command::cargo_bin("blindfold").expect("the binary is built");
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+/// A fresh copy of the default study in a temp folder (written by `blindfold init`).
+pub struct StudyDir {
+    pub tmp: tempfile::TempDir,
+}
+
+impl StudyDir {
+    pub fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        blindfold()
+            .arg("init")
+            .arg(tmp.path().join("study"))
+            .assert()
+            .success();
+        StudyDir { tmp }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.tmp.path().join("study")
+    }
+
+    pub fn file(&self, relative: &str) -> PathBuf {
+        self.path().join(relative)
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.file(relative)).unwrap()
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.file(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Replaces the first occurrence of `from` in a study file, failing if it is absent.
+    pub fn edit(&self, relative: &str, from: &str, to: &str) {
+        let text = self.read(relative);
+        assert!(text.contains(from), "{relative} does not contain {from:?}");
+        self.write(relative, &text.replacen(from, to, 1));
+    }
+}
+
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Asserts that a command failed cleanly: non-zero exit, no panic, and the message names `file`.
+pub fn assert_clean_failure(output: &std::process::Output, file: &str, needles: &[&str]) {
+    let stderr = stderr_of(output);
+    assert!(
+        !output.status.success(),
+        "expected failure, got success:\n{stderr}"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "exit code; stderr:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panicked:\n{stderr}");
+    assert!(
+        stderr.contains(file),
+        "message should name {file}:\n{stderr}"
+    );
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "message should contain {needle:?}:\n{stderr}"
+        );
+    }
+}
