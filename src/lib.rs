@@ -4,6 +4,7 @@
 //! study -> plan -> provider -> run -> store -> blind -> rate -> analyze -> report.
 //! `cli` declares the command line and `commands` is the edge that does I/O and wires stages.
 
+pub mod analyze;
 pub mod cli;
 pub mod commands;
 pub mod hash;
