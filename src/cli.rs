@@ -35,6 +35,13 @@ pub enum Command {
     Validate(StudyArgs),
     /// Expand the study into cells and estimate requests, tokens and cost.
     Plan(PlanArgs),
+    /// Generate every cell of the plan into STUDY/runs/NAME/ (resumes where it stopped).
+    Run(RunArgs),
+    /// Summarise an existing run per model x scaffold.
+    Status(StatusArgs),
+    /// The built-in simulated models.
+    #[command(subcommand)]
+    Sim(SimCommand),
 }
 
 #[derive(Debug, Args)]
@@ -67,4 +74,62 @@ pub struct PlanArgs {
     /// List every cell (text format) or include them (JSON).
     #[arg(long)]
     pub cells: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The study folder (holding study.toml).
+    #[arg(default_value = ".")]
+    pub study: PathBuf,
+    /// Name of the run folder under STUDY/runs/ (default: derived from the study's name).
+    #[arg(long = "run", value_name = "NAME")]
+    pub run_name: Option<String>,
+    /// Requests in flight over all models.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: u32,
+    /// Also retry cells whose last attempt failed.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Show what would run and what it would cost, without sending anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop dispatching new cells once the run's recorded cost plus what is in flight would exceed
+    /// this many USD (needs prices on every model involved).
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
+    /// Seconds that cells in flight get to finish after Ctrl-C.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub grace: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A run folder (STUDY/runs/NAME).
+    pub run_dir: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve the simulated models over HTTP (OpenAI- and Anthropic-compatible).
+    Serve(SimServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// Mean added latency per request, in milliseconds (with ±20% seeded jitter).
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Injected failures by HTTP status and probability, e.g. 429=0.1,500=0.05 (a 429 carries
+    /// Retry-After).
+    #[arg(long, value_name = "STATUS=P,...")]
+    pub fail_rate: Option<String>,
+    /// Seed of the latency jitter and fault draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }

@@ -10,6 +10,8 @@ pub mod commands;
 pub mod hash;
 pub mod plan;
 pub mod provider;
+pub mod rate;
+pub mod run;
 pub mod sim;
 pub mod store;
 pub mod study;

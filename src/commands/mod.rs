@@ -2,6 +2,7 @@
 //! any error into a message and a non-zero exit code. Commands resolve their settings, call the
 //! pure stages, and do the I/O (through `store`) around them.
 
+mod run_cmds;
 mod study_cmds;
 
 use std::process::ExitCode;
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, SimCommand};
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,6 +29,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Init(args) => study_cmds::init(&args),
         Command::Validate(args) => study_cmds::validate(&args),
         Command::Plan(args) => study_cmds::plan(&args),
+        Command::Run(args) => run_cmds::run(&args),
+        Command::Status(args) => run_cmds::status(&args),
+        Command::Sim(SimCommand::Serve(args)) => run_cmds::sim_serve(&args),
     }
 }
 

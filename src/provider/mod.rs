@@ -30,6 +30,7 @@ use serde_json::{Map, Value};
 pub mod anthropic;
 pub mod gemini;
 pub mod openai;
+pub mod send;
 
 /// Which wire format an endpoint speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,3 +1,11 @@
-//! The built-in simulated models (placeholder until the simulator lands).
+//! The built-in simulated models: offline stand-ins for real models, served over loopback HTTP.
+//!
+//! `model` writes their texts (pure, deterministic in model, request and seed); `server` serves
+//! them with the OpenAI and Anthropic wire formats. They exist so that the whole pipeline runs
+//! with no keys and no network, and so that every test goes through the real HTTP path.
 
+pub mod model;
+pub mod server;
+
+/// The simulated models a study can name with `provider = "sim"`.
 pub const MODEL_NAMES: &[&str] = &["sim-alpha", "sim-beta", "sim-gamma"];

@@ -6,6 +6,8 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+
+pub mod transcripts;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,561 @@
+//! `run`, `status` and `sim serve`: the commands that talk to models.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::cli::{Format, RunArgs, SimServeArgs, StatusArgs};
+use crate::hash::derive_seed;
+use crate::plan::{self, Cell};
+use crate::provider::{Endpoint, ProviderKind, default_base_url};
+use crate::run::record::{Manifest, RecordHead, Status, TranscriptRecord};
+use crate::run::{self, Budget, Runner, manifest, summary};
+use crate::sim::server::{self, SimOptions};
+use crate::store::{self, transcripts};
+use crate::study::{self, Study};
+
+pub const MANIFEST: &str = "manifest.json";
+
+/// A run folder name from a study name: lower case, runs of other characters as one '-'.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_matches('-');
+    if trimmed.is_empty() {
+        "run".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let study = study::load(&args.study)?;
+    let name = match &args.run_name {
+        Some(name) if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') => {
+            bail!("--run '{name}' must be a plain folder name")
+        }
+        Some(name) => name.clone(),
+        None => slug(&study.name),
+    };
+    let run_dir = args.study.join("runs").join(&name);
+    let options = RunOptions {
+        concurrency: args.concurrency as usize,
+        retry_failed: args.retry_failed,
+        dry_run: args.dry_run,
+        max_cost: args.max_cost,
+        grace: Duration::from_secs_f64(args.grace.max(0.0)),
+        quiet_summary: false,
+    };
+    let outcome = run_study(&study, &run_dir, &options)?;
+    Ok(outcome.exit_code())
+}
+
+/// Settings of one `run`, resolved from the command line.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub concurrency: usize,
+    pub retry_failed: bool,
+    pub dry_run: bool,
+    pub max_cost: Option<f64>,
+    pub grace: Duration,
+    /// Leave out the summary table (the demo prints its own).
+    pub quiet_summary: bool,
+}
+
+pub struct RunOutcome {
+    pub interrupted: bool,
+    pub summary: summary::Summary,
+    pub dry_run: bool,
+}
+
+impl RunOutcome {
+    fn exit_code(&self) -> ExitCode {
+        if self.interrupted {
+            ExitCode::from(130)
+        } else if self.dry_run || (self.summary.failed() == 0 && self.summary.missing() == 0) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a study into `run_dir`; shared by `run` and `demo`.
+pub fn run_study(
+    study: &Study,
+    run_dir: &Path,
+    options: &RunOptions,
+) -> anyhow::Result<RunOutcome> {
+    let plan = plan::plan(study);
+    let log_path = run_dir.join(transcripts::FILE_NAME);
+    let (heads, report) = transcripts::read::<RecordHead>(&log_path)?;
+    for (line, error) in &report.bad_lines {
+        warn!(
+            "{}:{line}: not a valid transcript record, skipped ({error})",
+            log_path.display()
+        );
+    }
+    if let Some(tail) = &report.truncated_tail {
+        warn!(
+            "{}:{}: the last line is incomplete (an interrupted write, {} bytes); it will be set aside \
+             in transcripts.partial.txt and its cell run again",
+            log_path.display(),
+            tail.line,
+            tail.bytes
+        );
+    }
+
+    let now = run::now_rfc3339();
+    let run_name = run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut new_manifest = manifest::build(study, &plan, &run_name, &now);
+    let manifest_path = run_dir.join(MANIFEST);
+    if manifest_path.exists() {
+        let old: Manifest = store::read_json(&manifest_path)?;
+        let changes = manifest::compare(&old, &new_manifest);
+        for change in &changes {
+            if change.breaks_comparability {
+                warn!("{}", change.message);
+            } else {
+                eprintln!("note: {}", change.message);
+            }
+        }
+        new_manifest = manifest::update(old, new_manifest, &changes);
+    }
+
+    let ok: HashSet<&str> = heads
+        .iter()
+        .filter(|h| h.status == Status::Ok)
+        .map(|h| h.cell_id.as_str())
+        .collect();
+    let recorded: HashSet<&str> = heads.iter().map(|h| h.cell_id.as_str()).collect();
+    let todo: Vec<Cell> = plan
+        .cells
+        .iter()
+        .filter(|c| !ok.contains(c.id.as_str()))
+        .filter(|c| options.retry_failed || !recorded.contains(c.id.as_str()))
+        .cloned()
+        .collect();
+    let failed_skipped = plan
+        .cells
+        .iter()
+        .filter(|c| !ok.contains(c.id.as_str()) && recorded.contains(c.id.as_str()))
+        .count();
+    let done_before = plan
+        .cells
+        .iter()
+        .filter(|c| ok.contains(c.id.as_str()))
+        .count();
+
+    if options.dry_run {
+        print_dry_run(
+            study,
+            &plan,
+            &todo,
+            done_before,
+            failed_skipped,
+            options.retry_failed,
+        );
+        return Ok(RunOutcome {
+            interrupted: false,
+            summary: summary::Summary::default(),
+            dry_run: true,
+        });
+    }
+
+    let budget = match options.max_cost {
+        Some(cap) => {
+            let unpriced: Vec<&str> = models_involved(study, &todo)
+                .into_iter()
+                .filter(|m| {
+                    study
+                        .model(m)
+                        .is_some_and(|s| run::price(s, 0, 0).is_none())
+                })
+                .collect();
+            if !unpriced.is_empty() {
+                bail!(
+                    "--max-cost needs prices (price_input_per_mtok, price_output_per_mtok) on every model involved; missing on: {}",
+                    unpriced.join(", ")
+                );
+            }
+            let spent: f64 = heads.iter().filter_map(|h| h.cost_usd).sum();
+            Some(Arc::new(Budget::new(cap, spent)))
+        }
+        None => None,
+    };
+
+    store::write_atomic(&manifest_path, &store::to_json_bytes(&new_manifest))?;
+    if todo.is_empty() {
+        eprintln!(
+            "Nothing to run: {done_before} of {} cells are done{}.",
+            plan.cells.len(),
+            if failed_skipped > 0 {
+                format!(
+                    "; {failed_skipped} failed earlier (run again with --retry-failed to retry them)"
+                )
+            } else {
+                String::new()
+            }
+        );
+    } else {
+        eprintln!(
+            "Running {} of {} cells into {} ({done_before} already done{}).",
+            todo.len(),
+            plan.cells.len(),
+            run_dir.display(),
+            if failed_skipped > 0 && !options.retry_failed {
+                format!(
+                    ", {failed_skipped} failed earlier and left alone: --retry-failed retries them"
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+
+    let interrupted = if todo.is_empty() {
+        false
+    } else {
+        let rt = runtime()?;
+        rt.block_on(execute(
+            study,
+            todo,
+            &log_path,
+            report.truncated_tail.as_ref(),
+            budget.clone(),
+            options,
+        ))?
+    };
+
+    if let Some(budget) = &budget
+        && budget.exhausted()
+    {
+        eprintln!(
+            "Stopped dispatching: the spending cap of ${:.2} would have been exceeded (spent ${:.4} in this run folder).",
+            budget.cap_usd,
+            budget.spent()
+        );
+    }
+    let (records, _) = transcripts::read::<TranscriptRecord>(&log_path)?;
+    let summary = summary::summarize(&plan.cells, &records);
+    if !options.quiet_summary {
+        eprintln!();
+        print!("{}", summary::render(&summary));
+    }
+    if interrupted {
+        eprintln!(
+            "Interrupted. Finished cells are saved in {}; run the same command again to resume.",
+            log_path.display()
+        );
+    } else if summary.failed() > 0 {
+        eprintln!(
+            "{} cells failed; see the error of each in {} and retry them with --retry-failed.",
+            summary.failed(),
+            log_path.display()
+        );
+    }
+    Ok(RunOutcome {
+        interrupted,
+        summary,
+        dry_run: false,
+    })
+}
+
+fn models_involved<'a>(study: &'a Study, cells: &[Cell]) -> BTreeSet<&'a str> {
+    let mut models = BTreeSet::new();
+    for cell in cells {
+        if let Some(m) = study.model(&cell.model) {
+            models.insert(m.id.as_str());
+        }
+        if let Some(user) = study
+            .scaffold(&cell.scaffold)
+            .and_then(|s| s.user_sim.as_ref())
+            .and_then(|u| study.model(&u.model))
+        {
+            models.insert(user.id.as_str());
+        }
+    }
+    models
+}
+
+fn print_dry_run(
+    study: &Study,
+    plan: &plan::Plan,
+    todo: &[Cell],
+    done: usize,
+    failed: usize,
+    retry_failed: bool,
+) {
+    let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for cell in todo {
+        *counts.entry((&cell.model, &cell.scaffold)).or_default() += 1;
+    }
+    println!(
+        "Dry run: {} of {} cells would run ({done} done, {failed} failed earlier{}).",
+        todo.len(),
+        plan.cells.len(),
+        if retry_failed {
+            " and retried"
+        } else {
+            " and left alone"
+        }
+    );
+    for ((model, scaffold), n) in counts {
+        println!("  {model:<20} {scaffold:<28} {n:>5}");
+    }
+    let todo_plan = plan::Plan {
+        cells: todo.to_vec(),
+        hashes: plan.hashes.clone(),
+    };
+    let estimate = plan::estimate(study, &todo_plan);
+    println!(
+        "Estimated: {} requests, ~{} input tokens, at most {} output tokens, cost {}.",
+        estimate.requests,
+        estimate.estimated_input_tokens,
+        estimate.estimated_output_tokens,
+        estimate
+            .estimated_cost_usd
+            .map_or("unknown (no prices)".into(), |c| format!("at most ${c:.2}"))
+    );
+}
+
+/// Reads each model's key from the environment it names; the keys live only in memory.
+pub fn endpoints(
+    study: &Study,
+    models: &BTreeSet<&str>,
+    sim_base_url: Option<&str>,
+) -> anyhow::Result<HashMap<String, Endpoint>> {
+    let mut out = HashMap::new();
+    let mut problems = Vec::new();
+    for alias in models {
+        let Some(spec) = study.model(alias) else {
+            continue;
+        };
+        let api_key = match &spec.api_key_env {
+            Some(var) => match std::env::var(var) {
+                Ok(key) if !key.trim().is_empty() => Some(key.trim().to_string()),
+                _ => {
+                    problems.push(format!(
+                        "model '{alias}': the environment variable {var} (named by api_key_env) is not set"
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        let needs_key = match spec.provider {
+            ProviderKind::Anthropic | ProviderKind::Gemini => spec.base_url.is_none(),
+            ProviderKind::OpenAi => spec.base_url.is_none(),
+            ProviderKind::Sim => false,
+        };
+        if needs_key && spec.api_key_env.is_none() {
+            problems.push(format!(
+                "model '{alias}': provider {} needs a key: set api_key_env to the name of the environment variable that holds it",
+                spec.provider
+            ));
+        }
+        let base_url = match spec.provider {
+            ProviderKind::Sim => sim_base_url
+                .map(str::to_string)
+                .unwrap_or_else(|| default_base_url(ProviderKind::Sim).to_string()),
+            kind => spec
+                .base_url
+                .clone()
+                .unwrap_or_else(|| default_base_url(kind).to_string()),
+        };
+        out.insert(
+            spec.id.clone(),
+            Endpoint {
+                kind: spec.provider,
+                base_url,
+                model: spec.model.clone(),
+                api_key,
+                extra: spec.extra.clone(),
+            },
+        );
+    }
+    if !problems.is_empty() {
+        bail!("cannot reach every model:\n  {}", problems.join("\n  "));
+    }
+    Ok(out)
+}
+
+/// Runs `todo`, appending records as they finish. Returns whether the run was interrupted.
+async fn execute(
+    study: &Study,
+    todo: Vec<Cell>,
+    log_path: &Path,
+    truncated_tail: Option<&transcripts::TruncatedTail>,
+    budget: Option<Arc<Budget>>,
+    options: &RunOptions,
+) -> anyhow::Result<bool> {
+    let models = models_involved(study, &todo);
+    let sim = if models.iter().any(|m| {
+        study
+            .model(m)
+            .is_some_and(|s| s.provider == ProviderKind::Sim)
+    }) {
+        Some(
+            server::start(([127, 0, 0, 1], 0).into(), SimOptions::default())
+                .await
+                .context("cannot start the built-in simulated-model server on loopback")?,
+        )
+    } else {
+        None
+    };
+    let endpoints = endpoints(
+        study,
+        &models,
+        sim.as_ref().map(|s| s.openai_base_url()).as_deref(),
+    )?;
+
+    let mut log = transcripts::TranscriptLog::open(log_path, truncated_tail)?;
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = mpsc::channel::<TranscriptRecord>(256);
+    // The writer appends each record the moment it arrives; a write failure stops the run.
+    let writer_cancel = cancel.clone();
+    let writer = std::thread::spawn(move || -> anyhow::Result<()> {
+        while let Some(record) = rx.blocking_recv() {
+            if let Err(e) = log.append(&record) {
+                writer_cancel.cancel();
+                return Err(e.into());
+            }
+        }
+        log.sync()?;
+        Ok(())
+    });
+
+    let runner = Arc::new(Runner::new(
+        Arc::new(study.clone()),
+        endpoints,
+        options.concurrency,
+        budget,
+        derive_seed(&["retry-jitter", &study.seed.to_string()]),
+        cancel.clone(),
+    ));
+    let progress_stop = CancellationToken::new();
+    let progress = run::progress::spawn(runner.counters.clone(), progress_stop.clone());
+
+    let mut work = tokio::spawn(runner.clone().execute(todo, tx));
+    let mut interrupted = false;
+    tokio::select! {
+        _ = &mut work => {}
+        _ = tokio::signal::ctrl_c() => {
+            interrupted = true;
+            cancel.cancel();
+            eprintln!(
+                "\nInterrupted: no new cells start; cells in flight get {:.0} s to finish (Ctrl-C again to stop now).",
+                options.grace.as_secs_f64()
+            );
+            tokio::select! {
+                _ = &mut work => {}
+                _ = tokio::time::sleep(options.grace) => work.abort(),
+                _ = tokio::signal::ctrl_c() => work.abort(),
+            }
+            let _ = (&mut work).await;
+        }
+        _ = cancel.cancelled() => {
+            // The writer failed: stop everything; its error is reported below.
+            work.abort();
+            let _ = (&mut work).await;
+        }
+    }
+    progress_stop.cancel();
+    let _ = progress.await;
+    drop(runner);
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the transcript writer panicked"))??;
+    Ok(interrupted)
+}
+
+pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let manifest_path = args.run_dir.join(MANIFEST);
+    if !manifest_path.exists() {
+        bail!(
+            "{} is not a run folder: it has no {MANIFEST} (runs live in STUDY/runs/NAME)",
+            args.run_dir.display()
+        );
+    }
+    let manifest: Manifest = store::read_json(&manifest_path)?;
+    let log_path: PathBuf = args.run_dir.join(transcripts::FILE_NAME);
+    let (records, report) = transcripts::read::<TranscriptRecord>(&log_path)?;
+    let summary = summary::summarize(&manifest.cells, &records);
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+        Format::Text => {
+            println!(
+                "Run '{}' of study '{}' (protocol {})",
+                manifest.run,
+                manifest.study.name,
+                &manifest.protocol_hash[..12]
+            );
+            print!("{}", summary::render(&summary));
+            if report.truncated_tail.is_some() {
+                println!(
+                    "The last line of transcripts.jsonl is incomplete; the next `run` sets it aside."
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn sim_serve(args: &SimServeArgs) -> anyhow::Result<ExitCode> {
+    let faults = match &args.fail_rate {
+        Some(spec) => {
+            server::parse_fail_rate(spec).map_err(|e| anyhow::anyhow!("--fail-rate: {e}"))?
+        }
+        None => Vec::new(),
+    };
+    let options = SimOptions {
+        latency: Duration::from_millis(args.latency_ms),
+        faults,
+        seed: args.seed,
+    };
+    runtime()?.block_on(async {
+        let server = server::start(args.addr, options)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        println!("Simulated models on http://{} (OpenAI: /v1/chat/completions, /v1/models; Anthropic: /v1/messages)", server.addr);
+        println!("Models: {}. Stop with Ctrl-C.", crate::sim::MODEL_NAMES.join(", "));
+        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_plain_folder_names() {
+        assert_eq!(slug("verification-stress-test"), "verification-stress-test");
+        assert_eq!(slug("My Study: v2!"), "my-study-v2");
+        assert_eq!(slug("***"), "run");
+    }
+}

@@ -1,0 +1,5 @@
+//! The rating side: simulated raters and, later, judges and ratings import. Nothing here reads
+//! the blinding key: raters see blinded items only.
+
+pub mod cues;
+pub mod simulate;

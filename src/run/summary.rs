@@ -1,0 +1,156 @@
+//! The per model × scaffold summary of a run, shown at the end of `run` and by `status`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use comfy_table::{CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
+use serde::Serialize;
+
+use super::record::{Status, TranscriptRecord};
+use crate::plan::Cell;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SummaryRow {
+    pub model: String,
+    pub scaffold: String,
+    pub planned: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub missing: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// None when some record lacks a cost (no prices).
+    pub cost_usd: Option<f64>,
+    pub mean_latency_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub rows: Vec<SummaryRow>,
+    /// Records of cells that are not in the current plan (the study changed since).
+    pub outside_plan: u64,
+}
+
+impl Summary {
+    pub fn ok(&self) -> u64 {
+        self.rows.iter().map(|r| r.ok).sum()
+    }
+    pub fn failed(&self) -> u64 {
+        self.rows.iter().map(|r| r.failed).sum()
+    }
+    pub fn missing(&self) -> u64 {
+        self.rows.iter().map(|r| r.missing).sum()
+    }
+    pub fn planned(&self) -> u64 {
+        self.rows.iter().map(|r| r.planned).sum()
+    }
+}
+
+/// Summarises `records` against the planned `cells`. A cell counts as ok if any of its records is
+/// ok, failed if it only has failed ones, missing otherwise. Tokens and cost add up every record
+/// (failed attempts cost money too).
+pub fn summarize(cells: &[Cell], records: &[TranscriptRecord]) -> Summary {
+    let mut by_cell: HashMap<&str, Vec<&TranscriptRecord>> = HashMap::new();
+    for r in records {
+        by_cell.entry(r.cell_id.as_str()).or_default().push(r);
+    }
+    let mut rows: Vec<SummaryRow> = Vec::new();
+    let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut latency: Vec<(u64, u64)> = Vec::new();
+    for cell in cells {
+        let key = (cell.model.clone(), cell.scaffold.clone());
+        let i = *index.entry(key).or_insert_with(|| {
+            rows.push(SummaryRow {
+                model: cell.model.clone(),
+                scaffold: cell.scaffold.clone(),
+                cost_usd: Some(0.0),
+                ..SummaryRow::default()
+            });
+            latency.push((0, 0));
+            rows.len() - 1
+        });
+        let row = &mut rows[i];
+        row.planned += 1;
+        let recs = by_cell
+            .get(cell.id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        if recs.iter().any(|r| r.status == Status::Ok) {
+            row.ok += 1;
+        } else if recs.is_empty() {
+            row.missing += 1;
+        } else {
+            row.failed += 1;
+        }
+        for r in recs {
+            row.input_tokens += r.usage.input_tokens + r.user_sim_usage.input_tokens;
+            row.output_tokens += r.usage.output_tokens + r.user_sim_usage.output_tokens;
+            row.cost_usd = match (row.cost_usd, r.cost_usd) {
+                (Some(a), Some(b)) => Some(a + b),
+                _ => None,
+            };
+            if r.status == Status::Ok {
+                latency[i].0 += r.latency_ms;
+                latency[i].1 += u64::from(r.requests);
+            }
+        }
+    }
+    for (row, (ms, requests)) in rows.iter_mut().zip(&latency) {
+        row.mean_latency_ms = (*requests > 0).then(|| *ms as f64 / *requests as f64);
+    }
+    let planned: std::collections::HashSet<&str> = cells.iter().map(|c| c.id.as_str()).collect();
+    let outside_plan = records
+        .iter()
+        .filter(|r| !planned.contains(r.cell_id.as_str()))
+        .count() as u64;
+    Summary { rows, outside_plan }
+}
+
+pub fn render(summary: &Summary) -> String {
+    let mut table = Table::new();
+    table.load_style(UTF8_BORDERS_ONLY).set_header(vec![
+        "model",
+        "scaffold",
+        "ok",
+        "failed",
+        "missing",
+        "tokens in",
+        "tokens out",
+        "cost (USD)",
+        "mean latency",
+    ]);
+    for r in &summary.rows {
+        table.add_row(vec![
+            r.model.clone(),
+            r.scaffold.clone(),
+            format!("{}/{}", r.ok, r.planned),
+            r.failed.to_string(),
+            r.missing.to_string(),
+            r.input_tokens.to_string(),
+            r.output_tokens.to_string(),
+            r.cost_usd.map_or("-".into(), |c| format!("{c:.4}")),
+            r.mean_latency_ms
+                .map_or("-".into(), |ms| format!("{ms:.0} ms")),
+        ]);
+    }
+    for i in 2..9 {
+        if let Some(column) = table.column_mut(i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let mut out = table.to_string();
+    out.push_str(&format!(
+        "\n{} of {} cells ok, {} failed, {} missing",
+        summary.ok(),
+        summary.planned(),
+        summary.failed(),
+        summary.missing()
+    ));
+    if summary.outside_plan > 0 {
+        out.push_str(&format!(
+            "; {} earlier records belong to cells no longer in the plan",
+            summary.outside_plan
+        ));
+    }
+    out.push('\n');
+    out
+}
