@@ -1,5 +1,7 @@
 //! Integration tests: each drives the real `blindfold` binary in its own temporary folder.
 
+mod fault_server;
 mod util;
 
+mod run;
 mod study;

@@ -1,0 +1,540 @@
+//! The runner over real loopback HTTP: the built-in simulated models, an external
+//! `blindfold sim serve`, and the tests' own fault-injecting server.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::fault_server::{Behaviour, FaultServer};
+use crate::util::{StudyDir, blindfold, stderr_of, stdout_of};
+
+fn records(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn run_dir(study: &StudyDir, name: &str) -> std::path::PathBuf {
+    study.path().join("runs").join(name)
+}
+
+/// A one-scaffold study of `prompts` prompts whose models (id, extra TOML lines) all talk to
+/// `base_url` with the OpenAI wire format.
+fn small_study(base_url: &str, models: &[(&str, &str)], prompts: usize) -> StudyDir {
+    let study = StudyDir::new();
+    let mut toml = String::from(
+        "[study]\nname = \"faults\"\nseed = 1\nscaffolds = [\"baseline\"]\nprompts = [\"small\"]\n\n",
+    );
+    for (id, extra) in models {
+        toml.push_str(&format!(
+            "[[model]]\nid = \"{id}\"\nprovider = \"openai\"\nmodel = \"{id}\"\nbase_url = \"{base_url}\"\nbackoff_ms = 10\nbackoff_max_ms = 50\n{extra}\n\n"
+        ));
+    }
+    study.write("study.toml", &toml);
+    let mut prompt_file = String::new();
+    for i in 0..prompts {
+        prompt_file.push_str(&format!(
+            "[[prompt]]\nid = \"p{i}\"\ntext = \"Question number {i}?\"\n\n"
+        ));
+    }
+    study.write("prompts/small.toml", &prompt_file);
+    study
+}
+
+fn run(study: &StudyDir, extra_args: &[&str]) -> std::process::Output {
+    blindfold()
+        .arg("run")
+        .arg(study.path())
+        .args(["--run", "r"])
+        .args(extra_args)
+        .output()
+        .unwrap()
+}
+
+fn by_model(records: &[Value]) -> BTreeMap<String, Vec<&Value>> {
+    let mut out: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for r in records {
+        out.entry(r["model"].as_str().unwrap().to_string())
+            .or_default()
+            .push(r);
+    }
+    out
+}
+
+#[test]
+fn default_study_gives_180_full_conversations_and_a_protocol_lock() {
+    let study = StudyDir::new();
+    let output = run(&study, &[]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stdout_of(&output).contains("180 of 180 cells ok"));
+    let dir = run_dir(&study, "r");
+    let all = records(&dir.join("transcripts.jsonl"));
+    assert_eq!(all.len(), 180);
+    let cells: BTreeSet<&str> = all.iter().map(|r| r["cell_id"].as_str().unwrap()).collect();
+    assert_eq!(cells.len(), 180);
+    for r in &all {
+        assert_eq!(r["status"], "ok");
+        let roles: Vec<&str> = r["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        let expected: &[&str] = match r["scaffold"].as_str().unwrap() {
+            "baseline" => &["user", "assistant"],
+            "verification" => &["system", "user", "assistant"],
+            _ => &["system", "user", "assistant", "user", "assistant"],
+        };
+        assert_eq!(roles, expected, "{}", r["cell_id"]);
+        assert!(r["usage"]["output_tokens"].as_u64().unwrap() > 0);
+        assert!(
+            r["model_version"]
+                .as_str()
+                .unwrap()
+                .starts_with(r["model"].as_str().unwrap())
+        );
+        assert!(r["started_at"].as_str().unwrap().ends_with('Z'));
+    }
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["cells"].as_array().unwrap().len(), 180);
+    assert_eq!(
+        manifest["hashes"]["scaffolds"].as_object().unwrap().len(),
+        4
+    );
+    assert_eq!(manifest["hashes"]["prompts"].as_object().unwrap().len(), 15);
+    assert_eq!(manifest["hashes"]["rubric"].as_str().unwrap().len(), 64);
+    assert_eq!(manifest["protocol_hash"].as_str().unwrap().len(), 64);
+
+    // Running again does nothing and duplicates nothing.
+    let again = run(&study, &[]);
+    assert!(again.status.success());
+    assert!(
+        stderr_of(&again).contains("Nothing to run"),
+        "{}",
+        stderr_of(&again)
+    );
+    assert_eq!(records(&dir.join("transcripts.jsonl")).len(), 180);
+
+    // `status` summarises the same run.
+    let status = blindfold().arg("status").arg(&dir).output().unwrap();
+    assert!(status.status.success());
+    assert!(stdout_of(&status).contains("180 of 180 cells ok"));
+}
+
+#[test]
+fn adding_a_scaffold_runs_only_its_cells_and_editing_one_is_reported() {
+    let study = StudyDir::new();
+    assert!(run(&study, &[]).status.success());
+    study.write(
+        "scaffolds/socratic.toml",
+        "system = \"Answer with questions that lead the user to the answer.\"\n",
+    );
+    study.edit(
+        "study.toml",
+        "\"verification-steerability\"]",
+        "\"verification-steerability\", \"socratic\"]",
+    );
+    let output = run(&study, &[]);
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("scaffold 'socratic' is new"), "{stderr}");
+    assert!(stderr.contains("Running 45 of 225 cells"), "{stderr}");
+
+    study.edit(
+        "scaffolds/socratic.toml",
+        "with questions",
+        "only with questions",
+    );
+    let output = run(&study, &[]);
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("scaffold 'socratic' changed"), "{stderr}");
+    assert!(stderr.contains("not comparable"), "{stderr}");
+    assert!(stderr.contains("Running 45 of 225 cells"), "{stderr}");
+    assert!(
+        stdout_of(&output).contains("45 earlier records belong to cells no longer in the plan")
+    );
+}
+
+#[test]
+fn dry_run_sends_nothing_and_max_cost_needs_prices() {
+    let study = StudyDir::new();
+    let output = run(&study, &["--dry-run"]);
+    assert!(output.status.success());
+    assert!(stdout_of(&output).contains("Dry run: 180 of 180 cells would run"));
+    assert!(!run_dir(&study, "r").join("manifest.json").exists());
+
+    let output = run(&study, &["--max-cost", "1"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr_of(&output).contains("--max-cost needs prices"));
+    assert!(!run_dir(&study, "r").join("transcripts.jsonl").exists());
+}
+
+#[test]
+fn a_spending_cap_stops_dispatching() {
+    let server = FaultServer::start(|_| Behaviour::Ok {
+        delay: Duration::ZERO,
+    });
+    // Each cell's bound: 1 request of at most 100 output tokens plus its input, at $1000/Mtok.
+    let prices = "max_tokens = 100\nmax_concurrency = 1\nprice_input_per_mtok = 1000.0\nprice_output_per_mtok = 1000.0";
+    let study = small_study(&server.base_url(), &[("m", prices)], 20);
+    let output = run(&study, &["--max-cost", "0.5"]);
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("spending cap"), "{stderr}");
+    let done = records(&run_dir(&study, "r").join("transcripts.jsonl"));
+    let spent: f64 = done.iter().map(|r| r["cost_usd"].as_f64().unwrap()).sum();
+    assert!(
+        !done.is_empty() && done.len() < 20,
+        "{} cells ran",
+        done.len()
+    );
+    assert!(spent <= 0.5, "{spent}");
+}
+
+/// Starts `blindfold sim serve` on a free port and returns the child and its base URL.
+fn sim_serve(args: &[&str]) -> (std::process::Child, String) {
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("blindfold"))
+        .args(["sim", "serve", "--addr", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    (child, format!("http://{addr}/v1"))
+}
+
+#[test]
+fn killed_midway_and_run_again_yields_each_cell_exactly_once() {
+    let (mut server, base_url) = sim_serve(&["--latency-ms", "25"]);
+    let study = StudyDir::new();
+    for model in ["sim-alpha", "sim-beta", "sim-gamma"] {
+        study.edit(
+            "study.toml",
+            &format!("provider = \"sim\"\nmodel = \"{model}\""),
+            &format!("provider = \"openai\"\nmodel = \"{model}\"\nbase_url = \"{base_url}\"\nmax_concurrency = 2"),
+        );
+    }
+    let log = run_dir(&study, "r").join("transcripts.jsonl");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("blindfold"))
+        .arg("run")
+        .arg(study.path())
+        .args(["--run", "r"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let lines = std::fs::read_to_string(&log)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines >= 30 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = records(&log).len();
+    assert!(before < 180, "killed too late: {before} cells were done");
+    // A crash in the middle of a write leaves half a line: it must be set aside, not break resume.
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("{\"cell_id\":\"abc\",\"model\":\"sim-al");
+    std::fs::write(&log, text).unwrap();
+
+    let output = run(&study, &[]);
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("incomplete"), "{stderr}");
+    let all = records(&log);
+    let ok: Vec<&str> = all
+        .iter()
+        .filter(|r| r["status"] == "ok")
+        .map(|r| r["cell_id"].as_str().unwrap())
+        .collect();
+    let distinct: BTreeSet<&str> = ok.iter().copied().collect();
+    assert_eq!(ok.len(), 180, "no ok cell is duplicated");
+    assert_eq!(distinct.len(), 180);
+    assert!(
+        run_dir(&study, "r")
+            .join("transcripts.partial.txt")
+            .exists()
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
+fn concurrency_never_exceeds_the_caps() {
+    let server = FaultServer::start(|_| Behaviour::Ok {
+        delay: Duration::from_millis(60),
+    });
+    let study = small_study(
+        &server.base_url(),
+        &[
+            ("a", "max_concurrency = 2"),
+            ("b", "max_concurrency = 2"),
+            ("c", "max_concurrency = 5"),
+        ],
+        12,
+    );
+    let output = run(&study, &["--concurrency", "4"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let (per_model, total) = server.max_in_flight();
+    assert!(total <= 4, "global cap: {total}");
+    assert!(per_model["a"] <= 2 && per_model["b"] <= 2, "{per_model:?}");
+    // The caps were actually reached, so the assertions above could have failed.
+    assert_eq!(total, 4, "{per_model:?}");
+    assert!(per_model["c"] >= 2, "{per_model:?}");
+}
+
+#[test]
+fn rpm_is_respected() {
+    let server = FaultServer::start(|_| Behaviour::Ok {
+        delay: Duration::ZERO,
+    });
+    let study = small_study(
+        &server.base_url(),
+        &[("m", "rpm = 300\nmax_concurrency = 8")],
+        6,
+    );
+    assert!(run(&study, &[]).status.success());
+    let mut times: Vec<Duration> = server.seen().iter().map(|s| s.at).collect();
+    times.sort();
+    assert_eq!(times.len(), 6);
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        // 300 rpm: one request every 200 ms.
+        assert!(
+            gap >= Duration::from_millis(180),
+            "gap {gap:?} in {times:?}"
+        );
+    }
+}
+
+#[test]
+fn a_429_with_retry_after_is_waited_out() {
+    let server = FaultServer::start(|call| match call.attempt {
+        1 => Behaviour::Status {
+            status: 429,
+            retry_after: Some("1"),
+        },
+        _ => Behaviour::Ok {
+            delay: Duration::ZERO,
+        },
+    });
+    let study = small_study(&server.base_url(), &[("m", "")], 2);
+    let output = run(&study, &[]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    for r in records(&run_dir(&study, "r").join("transcripts.jsonl")) {
+        assert_eq!(r["status"], "ok");
+        assert_eq!(r["attempts"], 2);
+    }
+    let seen = server.seen();
+    for key in seen.iter().map(|s| &s.key).collect::<BTreeSet<_>>() {
+        let times: Vec<Duration> = seen
+            .iter()
+            .filter(|s| &s.key == key)
+            .map(|s| s.at)
+            .collect();
+        assert_eq!(times.len(), 2);
+        assert!(
+            times[1] - times[0] >= Duration::from_millis(990),
+            "{times:?}"
+        );
+    }
+}
+
+#[test]
+fn server_errors_are_retried_and_bad_requests_are_not() {
+    let server = FaultServer::start(|call| match (call.model.as_str(), call.attempt) {
+        ("flaky", 1 | 2) => Behaviour::Status {
+            status: 500,
+            retry_after: None,
+        },
+        ("flaky", _) => Behaviour::Ok {
+            delay: Duration::ZERO,
+        },
+        _ => Behaviour::Status {
+            status: 400,
+            retry_after: None,
+        },
+    });
+    let study = small_study(&server.base_url(), &[("flaky", ""), ("strict", "")], 3);
+    let output = run(&study, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "failed cells make the exit code non-zero"
+    );
+    let all = records(&run_dir(&study, "r").join("transcripts.jsonl"));
+    let grouped = by_model(&all);
+    for r in &grouped["flaky"] {
+        assert_eq!(
+            (r["status"].as_str(), r["attempts"].as_u64()),
+            (Some("ok"), Some(3))
+        );
+    }
+    for r in &grouped["strict"] {
+        assert_eq!(r["status"], "failed");
+        assert_eq!(r["attempts"], 1);
+        assert_eq!(r["error"]["status"], 400);
+        assert_eq!(r["error"]["transient"], false);
+    }
+    assert_eq!(
+        server.seen_by("strict").len(),
+        3,
+        "one request per cell, no retries"
+    );
+    assert_eq!(server.seen_by("flaky").len(), 9);
+
+    // --retry-failed tries the failed cells again; a plain re-run leaves them alone.
+    let again = run(&study, &[]);
+    assert!(
+        stderr_of(&again).contains("--retry-failed"),
+        "{}",
+        stderr_of(&again)
+    );
+    assert_eq!(server.seen_by("strict").len(), 3);
+    run(&study, &["--retry-failed"]);
+    assert_eq!(server.seen_by("strict").len(), 6);
+}
+
+#[test]
+fn a_hung_server_meets_the_timeout() {
+    let server = FaultServer::start(|_| Behaviour::Hang);
+    let study = small_study(
+        &server.base_url(),
+        &[("m", "timeout_s = 0.3\nmax_attempts = 2")],
+        2,
+    );
+    let started = Instant::now();
+    let output = run(&study, &[]);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(output.status.code(), Some(1));
+    for r in records(&run_dir(&study, "r").join("transcripts.jsonl")) {
+        assert_eq!(r["status"], "failed");
+        assert_eq!(r["error"]["kind"], "timeout");
+        assert_eq!(r["attempts"], 2);
+    }
+}
+
+#[test]
+fn a_model_that_answers_401_is_stopped_and_others_go_on() {
+    let server = FaultServer::start(|call| match call.model.as_str() {
+        "locked" => Behaviour::Status {
+            status: 401,
+            retry_after: None,
+        },
+        _ => Behaviour::Ok {
+            delay: Duration::from_millis(5),
+        },
+    });
+    let study = small_study(
+        &server.base_url(),
+        &[("locked", "max_concurrency = 1"), ("open", "")],
+        5,
+    );
+    let output = run(&study, &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr_of(&output).contains("stopped after an authentication failure"));
+    let all = records(&run_dir(&study, "r").join("transcripts.jsonl"));
+    let grouped = by_model(&all);
+    assert_eq!(server.seen_by("locked").len(), 1, "not hammered");
+    let kinds: Vec<&str> = grouped["locked"]
+        .iter()
+        .map(|r| r["error"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "http").count(), 1);
+    assert_eq!(kinds.iter().filter(|k| **k == "model_stopped").count(), 4);
+    assert!(grouped["open"].iter().all(|r| r["status"] == "ok"));
+    assert_eq!(grouped["open"].len(), 5);
+}
+
+#[test]
+fn a_missing_key_variable_stops_before_any_request() {
+    let server = FaultServer::start(|_| Behaviour::Ok {
+        delay: Duration::ZERO,
+    });
+    let study = small_study(
+        &server.base_url(),
+        &[("m", "api_key_env = \"BLINDFOLD_TEST_UNSET_KEY\"")],
+        2,
+    );
+    let output = blindfold()
+        .arg("run")
+        .arg(study.path())
+        .env_remove("BLINDFOLD_TEST_UNSET_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr_of(&output).contains("BLINDFOLD_TEST_UNSET_KEY"));
+    assert!(server.seen().is_empty());
+}
+
+#[test]
+fn keys_never_reach_files_or_logs() {
+    let server = FaultServer::start(|call| match call.attempt {
+        1 => Behaviour::Status {
+            status: 500,
+            retry_after: None,
+        },
+        _ => Behaviour::Ok {
+            delay: Duration::ZERO,
+        },
+    });
+    let key = "sk-test-0123456789abcdefSECRET";
+    let study = small_study(
+        &server.base_url(),
+        &[("m", "api_key_env = \"BLINDFOLD_TEST_KEY\"")],
+        2,
+    );
+    let output = blindfold()
+        .arg("-vv")
+        .arg("run")
+        .arg(study.path())
+        .env("BLINDFOLD_TEST_KEY", key)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(!stderr_of(&output).contains("SECRET") && !stdout_of(&output).contains("SECRET"));
+    for entry in walk(study.path().as_path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("SECRET"),
+            "{} contains the key",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
