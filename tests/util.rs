@@ -8,6 +8,8 @@ use assert_cmd::Command;
 pub fn blindfold() -> Command {
     let mut cmd = Command::cargo_bin("blindfold").expect("the binary is built");
     cmd.env_remove("RUST_LOG");
+    // A hung command fails its test instead of hanging the suite.
+    cmd.timeout(std::time::Duration::from_secs(180));
     cmd
 }
 
