@@ -11,6 +11,7 @@ pub mod hash;
 pub mod plan;
 pub mod provider;
 pub mod rate;
+pub mod report;
 pub mod run;
 pub mod sim;
 pub mod store;

@@ -259,8 +259,9 @@ pub fn run_study(
             budget.spent()
         );
     }
-    let (records, _) = transcripts::read::<TranscriptRecord>(&log_path)?;
-    let summary = summary::summarize(&plan.cells, &records);
+    let mut builder = summary::SummaryBuilder::new(&plan.cells);
+    transcripts::for_each::<TranscriptRecord>(&log_path, |r| builder.add(&r))?;
+    let summary = builder.finish();
     if !options.quiet_summary {
         eprintln!();
         print!("{}", summary::render(&summary));
@@ -502,8 +503,9 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     }
     let manifest: Manifest = store::read_json(&manifest_path)?;
     let log_path: PathBuf = args.run_dir.join(transcripts::FILE_NAME);
-    let (records, report) = transcripts::read::<TranscriptRecord>(&log_path)?;
-    let summary = summary::summarize(&manifest.cells, &records);
+    let mut builder = summary::SummaryBuilder::new(&manifest.cells);
+    let report = transcripts::for_each::<TranscriptRecord>(&log_path, |r| builder.add(&r))?;
+    let summary = builder.finish();
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
         Format::Text => {

@@ -196,6 +196,8 @@ impl Runner {
         let slots = Arc::new(Semaphore::new(spec.max_concurrency.max(1) as usize));
         let mut running = JoinSet::new();
         for cell in cells {
+            // Reap finished cells as we go so that the set only ever holds cells in flight.
+            while running.try_join_next().is_some() {}
             let permit = tokio::select! {
                 permit = slots.clone().acquire_owned() => permit.expect("never closed"),
                 _ = self.cancel.cancelled() => break,

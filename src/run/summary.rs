@@ -45,64 +45,84 @@ impl Summary {
     }
 }
 
-/// Summarises `records` against the planned `cells`. A cell counts as ok if any of its records is
-/// ok, failed if it only has failed ones, missing otherwise. Tokens and cost add up every record
-/// (failed attempts cost money too).
-pub fn summarize(cells: &[Cell], records: &[TranscriptRecord]) -> Summary {
-    let mut by_cell: HashMap<&str, Vec<&TranscriptRecord>> = HashMap::new();
-    for r in records {
-        by_cell.entry(r.cell_id.as_str()).or_default().push(r);
-    }
-    let mut rows: Vec<SummaryRow> = Vec::new();
-    let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let mut latency: Vec<(u64, u64)> = Vec::new();
-    for cell in cells {
-        let key = (cell.model.clone(), cell.scaffold.clone());
-        let i = *index.entry(key).or_insert_with(|| {
-            rows.push(SummaryRow {
-                model: cell.model.clone(),
-                scaffold: cell.scaffold.clone(),
-                cost_usd: Some(0.0),
-                ..SummaryRow::default()
-            });
-            latency.push((0, 0));
-            rows.len() - 1
-        });
-        let row = &mut rows[i];
-        row.planned += 1;
-        let recs = by_cell
-            .get(cell.id.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        if recs.iter().any(|r| r.status == Status::Ok) {
-            row.ok += 1;
-        } else if recs.is_empty() {
-            row.missing += 1;
-        } else {
-            row.failed += 1;
+/// Builds a [`Summary`] from records streamed one at a time, so that `status` and the end of a
+/// run never hold a large run's transcripts in memory. A cell counts as ok if any of its records
+/// is ok, failed if it only has failed ones, missing otherwise. Tokens and cost add up every
+/// record (failed attempts cost money too).
+pub struct SummaryBuilder {
+    rows: Vec<SummaryRow>,
+    /// cell id -> (row index, has a record, has an ok record)
+    cells: HashMap<String, (usize, bool, bool)>,
+    latency: Vec<(u64, u64)>,
+    outside_plan: u64,
+}
+
+impl SummaryBuilder {
+    pub fn new(cells: &[Cell]) -> Self {
+        let mut rows: Vec<SummaryRow> = Vec::new();
+        let mut index: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        let mut by_cell = HashMap::with_capacity(cells.len());
+        for cell in cells {
+            let i = *index
+                .entry((cell.model.as_str(), cell.scaffold.as_str()))
+                .or_insert_with(|| {
+                    rows.push(SummaryRow {
+                        model: cell.model.clone(),
+                        scaffold: cell.scaffold.clone(),
+                        cost_usd: Some(0.0),
+                        ..SummaryRow::default()
+                    });
+                    rows.len() - 1
+                });
+            rows[i].planned += 1;
+            by_cell.insert(cell.id.clone(), (i, false, false));
         }
-        for r in recs {
-            row.input_tokens += r.usage.input_tokens + r.user_sim_usage.input_tokens;
-            row.output_tokens += r.usage.output_tokens + r.user_sim_usage.output_tokens;
-            row.cost_usd = match (row.cost_usd, r.cost_usd) {
-                (Some(a), Some(b)) => Some(a + b),
-                _ => None,
-            };
-            if r.status == Status::Ok {
-                latency[i].0 += r.latency_ms;
-                latency[i].1 += u64::from(r.requests);
+        let latency = vec![(0, 0); rows.len()];
+        SummaryBuilder {
+            rows,
+            cells: by_cell,
+            latency,
+            outside_plan: 0,
+        }
+    }
+
+    pub fn add(&mut self, r: &TranscriptRecord) {
+        let Some((i, recorded, ok)) = self.cells.get_mut(&r.cell_id) else {
+            self.outside_plan += 1;
+            return;
+        };
+        *recorded = true;
+        *ok |= r.status == Status::Ok;
+        let row = &mut self.rows[*i];
+        row.input_tokens += r.usage.input_tokens + r.user_sim_usage.input_tokens;
+        row.output_tokens += r.usage.output_tokens + r.user_sim_usage.output_tokens;
+        row.cost_usd = match (row.cost_usd, r.cost_usd) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+        if r.status == Status::Ok {
+            self.latency[*i].0 += r.latency_ms;
+            self.latency[*i].1 += u64::from(r.requests);
+        }
+    }
+
+    pub fn finish(mut self) -> Summary {
+        for (i, recorded, ok) in self.cells.values() {
+            let row = &mut self.rows[*i];
+            match (recorded, ok) {
+                (_, true) => row.ok += 1,
+                (true, false) => row.failed += 1,
+                (false, false) => row.missing += 1,
             }
         }
+        for (row, (ms, requests)) in self.rows.iter_mut().zip(&self.latency) {
+            row.mean_latency_ms = (*requests > 0).then(|| *ms as f64 / *requests as f64);
+        }
+        Summary {
+            rows: self.rows,
+            outside_plan: self.outside_plan,
+        }
     }
-    for (row, (ms, requests)) in rows.iter_mut().zip(&latency) {
-        row.mean_latency_ms = (*requests > 0).then(|| *ms as f64 / *requests as f64);
-    }
-    let planned: std::collections::HashSet<&str> = cells.iter().map(|c| c.id.as_str()).collect();
-    let outside_plan = records
-        .iter()
-        .filter(|r| !planned.contains(r.cell_id.as_str()))
-        .count() as u64;
-    Summary { rows, outside_plan }
 }
 
 pub fn render(summary: &Summary) -> String {

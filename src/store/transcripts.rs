@@ -33,14 +33,24 @@ pub struct TruncatedTail {
     pub bytes: usize,
 }
 
-/// Reads every record (or any lighter view of one, such as `RecordHead`) of a log.
+/// Reads every record (or any lighter view of one, such as `RecordHead`) of a log into memory.
 /// A missing file is an empty log.
 pub fn read<T: DeserializeOwned>(path: &Path) -> Result<(Vec<T>, ReadReport), StoreError> {
     let mut records = Vec::new();
+    let report = for_each(path, |record| records.push(record))?;
+    Ok((records, report))
+}
+
+/// Streams the records of a log through `visit`, one at a time, so that large runs are never
+/// held in memory. A missing file is an empty log.
+pub fn for_each<T: DeserializeOwned>(
+    path: &Path,
+    mut visit: impl FnMut(T),
+) -> Result<ReadReport, StoreError> {
     let mut report = ReadReport::default();
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((records, report)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(report),
         Err(source) => {
             return Err(StoreError::Read {
                 path: path.to_path_buf(),
@@ -77,11 +87,11 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<(Vec<T>, ReadReport), St
             continue;
         }
         match serde_json::from_str::<T>(&text) {
-            Ok(record) => records.push(record),
+            Ok(record) => visit(record),
             Err(e) => report.bad_lines.push((number, e.to_string())),
         }
     }
-    Ok((records, report))
+    Ok(report)
 }
 
 /// An open log, positioned to append.

@@ -403,7 +403,7 @@ fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpe
         };
         let price_input_per_mtok = price(ck, &m.price_input_per_mtok, "price_input_per_mtok");
         let price_output_per_mtok = price(ck, &m.price_output_per_mtok, "price_output_per_mtok");
-        let extra = match m.extra.as_ref().map(serde_json::to_value) {
+        let mut extra = match m.extra.as_ref().map(serde_json::to_value) {
             Some(Ok(serde_json::Value::Object(map))) => map,
             Some(_) => {
                 ck.error_at(&m.id, format!("model '{id}': `extra` must be a table"));
@@ -411,6 +411,22 @@ fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpe
             }
             None => serde_json::Map::new(),
         };
+        // TOML has no null, so fields to drop from the request body are listed in `omit`
+        // (dotted paths reach into objects) and become nulls of the merge patch.
+        for path in m.omit.iter().flatten() {
+            let parts: Vec<&str> = path.get_ref().split('.').collect();
+            if parts.iter().any(|p| p.is_empty()) {
+                ck.error_at(
+                    path,
+                    format!(
+                        "model '{id}': omit entry '{}' is not a field path",
+                        path.get_ref()
+                    ),
+                );
+                continue;
+            }
+            insert_null(&mut extra, &parts);
+        }
         models.push(ModelSpec {
             id,
             provider,
@@ -433,6 +449,24 @@ fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpe
         });
     }
     models
+}
+
+/// Sets `parts` (a path into nested objects) to null, creating objects on the way.
+fn insert_null(map: &mut serde_json::Map<String, serde_json::Value>, parts: &[&str]) {
+    let [first, rest @ ..] = parts else { return };
+    if rest.is_empty() {
+        map.insert((*first).to_string(), serde_json::Value::Null);
+        return;
+    }
+    let entry = map
+        .entry((*first).to_string())
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    if !entry.is_object() {
+        *entry = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let serde_json::Value::Object(inner) = entry {
+        insert_null(inner, rest);
+    }
 }
 
 /// `api_key_env` names a variable; a value that looks like a key is a leaked secret.
@@ -956,6 +990,18 @@ mod tests {
         }
         assert!(!is_env_var_name("2FAST"));
         assert!(!is_env_var_name("MY-KEY"));
+    }
+
+    #[test]
+    fn omit_paths_become_nulls_in_extra() {
+        let mut map = serde_json::Map::new();
+        map.insert("generationConfig".into(), serde_json::json!({"topK": 3}));
+        insert_null(&mut map, &["max_tokens"]);
+        insert_null(&mut map, &["generationConfig", "temperature"]);
+        assert_eq!(
+            serde_json::Value::Object(map),
+            serde_json::json!({"max_tokens": null, "generationConfig": {"topK": 3, "temperature": null}})
+        );
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub struct Model {
     pub price_input_per_mtok: Option<S<f64>>,
     pub price_output_per_mtok: Option<S<f64>>,
     pub extra: Option<toml::Table>,
+    pub omit: Option<Vec<S<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
