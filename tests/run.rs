@@ -2,7 +2,6 @@
 //! `blindfold sim serve`, and the tests' own fault-injecting server.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
@@ -10,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::fault_server::{Behaviour, FaultServer};
+use crate::sim::SimServe;
 use crate::util::{StudyDir, blindfold, stderr_of, stdout_of};
 
 fn records(path: &Path) -> Vec<Value> {
@@ -198,31 +198,10 @@ fn a_spending_cap_stops_dispatching() {
     assert!(spent <= 0.5, "{spent}");
 }
 
-/// Starts `blindfold sim serve` on a free port and returns the child and its base URL.
-fn sim_serve(args: &[&str]) -> (std::process::Child, String) {
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("blindfold"))
-        .args(["sim", "serve", "--addr", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    (child, format!("http://{addr}/v1"))
-}
-
 #[test]
 fn killed_midway_and_run_again_yields_each_cell_exactly_once() {
-    let (mut server, base_url) = sim_serve(&["--latency-ms", "25"]);
+    let server = SimServe::start(&["--latency-ms", "25"]);
+    let base_url = format!("{}/v1", server.base);
     let study = StudyDir::new();
     for model in ["sim-alpha", "sim-beta", "sim-gamma"] {
         study.edit(
@@ -278,8 +257,7 @@ fn killed_midway_and_run_again_yields_each_cell_exactly_once() {
             .join("transcripts.partial.txt")
             .exists()
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
 }
 
 #[test]

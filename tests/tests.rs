@@ -4,4 +4,5 @@ mod fault_server;
 mod util;
 
 mod run;
+mod sim;
 mod study;

@@ -1,6 +1,7 @@
 //! `run`, `status` and `sim serve`: the commands that talk to models.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -542,8 +543,12 @@ pub fn sim_serve(args: &SimServeArgs) -> anyhow::Result<ExitCode> {
         let server = server::start(args.addr, options)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
-        println!("Simulated models on http://{} (OpenAI: /v1/chat/completions, /v1/models; Anthropic: /v1/messages)", server.addr);
-        println!("Models: {}. Stop with Ctrl-C.", crate::sim::MODEL_NAMES.join(", "));
+        // One line on stdout, which scripts read for the address; a reader that hangs up after it
+        // must not bring the server down, so write errors are ignored.
+        let mut stdout = std::io::stdout();
+        let _ = writeln!(stdout, "Simulated models on http://{} (OpenAI: /v1/chat/completions, /v1/models; Anthropic: /v1/messages)", server.addr);
+        let _ = stdout.flush();
+        eprintln!("Models: {}. Stop with Ctrl-C.", crate::sim::MODEL_NAMES.join(", "));
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         Ok::<_, anyhow::Error>(())
     })?;

@@ -296,6 +296,7 @@ impl Runner {
             model_version: None,
             request_ids: Vec::new(),
             finish_reasons: Vec::new(),
+            refused: false,
             started_at: now.clone(),
             finished_at: now,
         }

@@ -100,6 +100,10 @@ pub struct TranscriptRecord {
     pub request_ids: Vec<String>,
     #[serde(default)]
     pub finish_reasons: Vec<Option<String>>,
+    /// Whether the provider flagged any assistant reply as a refusal (a structured signal, not a
+    /// guess from the text).
+    #[serde(default)]
+    pub refused: bool,
     /// RFC 3339 UTC.
     pub started_at: String,
     pub finished_at: String,

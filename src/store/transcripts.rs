@@ -193,6 +193,7 @@ mod tests {
             model_version: None,
             request_ids: vec![],
             finish_reasons: vec![],
+            refused: false,
             started_at: "t0".into(),
             finished_at: "t1".into(),
         }
