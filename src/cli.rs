@@ -39,6 +39,8 @@ pub enum Command {
     Run(RunArgs),
     /// Summarise an existing run per model x scaffold.
     Status(StatusArgs),
+    /// Blind a run's transcripts into rating packets and a sealed key (RUN/blind/ROUND/).
+    Blind(BlindArgs),
     /// The built-in simulated models.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -132,4 +134,34 @@ pub struct SimServeArgs {
     /// Seed of the latency jitter and fault draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BlindArgs {
+    /// A run folder (STUDY/runs/NAME).
+    pub run_dir: PathBuf,
+    /// Name of the round (default: round-N, the next free number).
+    #[arg(long)]
+    pub round: Option<String>,
+    /// Raters, comma-separated (default: the study's [blinding] raters).
+    #[arg(long, value_delimiter = ',')]
+    pub raters: Option<Vec<String>>,
+    /// Raters per transcript (default: the study's [blinding] per_item; 2 = dual coding).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub per_item: Option<u32>,
+    /// Seed of every random choice of the round (default: drawn from the OS, recorded in the key).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Extra terms to redact, comma-separated (beyond the study's [blinding] redact list).
+    #[arg(long, value_delimiter = ',')]
+    pub redact: Vec<String>,
+    /// Write the packets even if the leak gate finds identifying strings in them.
+    #[arg(long)]
+    pub allow_leaks: bool,
+    /// Blind even though some planned cells have no ok transcript.
+    #[arg(long)]
+    pub allow_incomplete: bool,
+    /// Include transcripts that earlier rounds already covered.
+    #[arg(long)]
+    pub all: bool,
 }

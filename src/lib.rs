@@ -5,6 +5,7 @@
 //! `cli` declares the command line and `commands` is the edge that does I/O and wires stages.
 
 pub mod analyze;
+pub mod blind;
 pub mod cli;
 pub mod commands;
 pub mod hash;

@@ -1,0 +1,261 @@
+//! `blind`: read a run, build a round in memory, check it for leaks, then write the whole round at
+//! once (a temporary folder renamed into place), or nothing.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+
+use crate::blind::round::{self, Key, RoundInput, SeedSource};
+use crate::cli::BlindArgs;
+use crate::commands::run_cmds::MANIFEST;
+use crate::run::record::{Manifest, Status, TranscriptRecord};
+use crate::store::{self, transcripts};
+
+pub const BLIND_DIR: &str = "blind";
+
+/// Rounds already in a run folder: (name, key), sorted by name.
+pub fn existing_rounds(run_dir: &Path) -> anyhow::Result<Vec<(String, Key)>> {
+    let dir = run_dir.join(BLIND_DIR);
+    let mut rounds = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(rounds);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let key_path = entry.path().join(round::KEY_FILE);
+        if name.starts_with('.') || !key_path.is_file() {
+            continue;
+        }
+        let key: Key = store::read_json(&key_path)?;
+        rounds.push((name, key));
+    }
+    rounds.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(rounds)
+}
+
+pub fn read_run_manifest(run_dir: &Path) -> anyhow::Result<Manifest> {
+    let path = run_dir.join(MANIFEST);
+    if !path.is_file() {
+        bail!(
+            "{} is not a run folder: it has no {MANIFEST} (runs live in STUDY/runs/NAME; create one with `blindfold run`)",
+            run_dir.display()
+        );
+    }
+    Ok(store::read_json(&path)?)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+pub fn blind(args: &BlindArgs) -> anyhow::Result<ExitCode> {
+    let manifest = read_run_manifest(&args.run_dir)?;
+    let study = &manifest.study;
+    let raters: Vec<String> = args
+        .raters
+        .clone()
+        .unwrap_or_else(|| study.blinding.raters.clone())
+        .into_iter()
+        .map(|r| r.trim().to_string())
+        .collect();
+    let mut seen = HashSet::new();
+    for r in &raters {
+        if !valid_name(r) {
+            bail!("rater name '{r}' may only contain letters, digits, '-', '_' and '.'");
+        }
+        if !seen.insert(r) {
+            bail!("rater '{r}' is listed twice");
+        }
+    }
+    let per_item = args.per_item.unwrap_or(study.blinding.per_item);
+    if per_item as usize > raters.len() {
+        bail!(
+            "cannot give each transcript {per_item} ratings with {} rater{}: use more raters or a smaller --per-item",
+            raters.len(),
+            if raters.len() == 1 { "" } else { "s" }
+        );
+    }
+
+    let earlier = existing_rounds(&args.run_dir)?;
+    let round_name = match &args.round {
+        Some(name) if !valid_name(name) => {
+            bail!("round name '{name}' may only contain letters, digits, '-', '_' and '.'")
+        }
+        Some(name) => name.clone(),
+        None => (1..)
+            .map(|n| format!("round-{n}"))
+            .find(|n| !args.run_dir.join(BLIND_DIR).join(n).exists())
+            .expect("some name is free"),
+    };
+    let round_dir = args.run_dir.join(BLIND_DIR).join(&round_name);
+    if round_dir.exists() {
+        bail!(
+            "round '{round_name}' already exists in {}; refusing to overwrite it (choose another --round)",
+            round_dir.display()
+        );
+    }
+
+    // One ok transcript per planned cell.
+    let (records, report) =
+        transcripts::read::<TranscriptRecord>(&args.run_dir.join(transcripts::FILE_NAME))?;
+    if report.truncated_tail.is_some() {
+        eprintln!("warning: the last line of transcripts.jsonl is incomplete and is ignored");
+    }
+    let mut ok: BTreeMap<&str, &TranscriptRecord> = BTreeMap::new();
+    let mut failed: HashSet<&str> = HashSet::new();
+    for r in &records {
+        match r.status {
+            Status::Ok => {
+                ok.entry(r.cell_id.as_str()).or_insert(r);
+            }
+            Status::Failed => {
+                failed.insert(r.cell_id.as_str());
+            }
+        }
+    }
+    let (mut n_failed, mut n_missing) = (0, 0);
+    for cell in &manifest.cells {
+        if !ok.contains_key(cell.id.as_str()) {
+            if failed.contains(cell.id.as_str()) {
+                n_failed += 1;
+            } else {
+                n_missing += 1;
+            }
+        }
+    }
+    if n_failed + n_missing > 0 && !args.allow_incomplete {
+        bail!(
+            "the run is incomplete: {n_failed} planned cells failed and {n_missing} have no transcript. \
+             Finish it (`blindfold run --retry-failed`) or blind what there is with --allow-incomplete"
+        );
+    }
+
+    let covered: HashSet<&str> = earlier
+        .iter()
+        .flat_map(|(_, key)| key.items.iter().map(|i| i.cell_id.as_str()))
+        .collect();
+    let taken_ids: HashSet<String> = earlier
+        .iter()
+        .flat_map(|(_, key)| key.items.iter().map(|i| i.item_id.clone()))
+        .collect();
+    let chosen: Vec<&TranscriptRecord> = manifest
+        .cells
+        .iter()
+        .filter_map(|c| ok.get(c.id.as_str()).copied())
+        .filter(|r| args.all || !covered.contains(r.cell_id.as_str()))
+        .collect();
+    if chosen.is_empty() {
+        bail!(
+            "nothing to blind: every transcript of this run is already in a round ({}); pass --all to blind them again",
+            earlier.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+        );
+    }
+
+    let (seed, seed_source) = match args.seed {
+        Some(seed) => (seed, SeedSource::Given),
+        // Not derived from the study's seed: anyone holding the study could then rebuild the key.
+        None => (rand::random::<u64>(), SeedSource::Random),
+    };
+    let created_at = crate::run::now_rfc3339();
+    let built = round::build_round(&RoundInput {
+        study,
+        run: &manifest.run,
+        protocol_hash: &manifest.protocol_hash,
+        round: &round_name,
+        transcripts: chosen,
+        raters: &raters,
+        per_item,
+        seed,
+        seed_source,
+        extra_redact: &args.redact,
+        taken_ids: &taken_ids,
+        created_at: &created_at,
+    })?;
+
+    for warning in &built.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if !built.leaks.is_empty() {
+        let mut report = String::new();
+        for leak in built.leaks.iter().take(25) {
+            report.push_str(&format!(
+                "\n  packets would leak {:?} '{}' in {}:{}:{}: {}",
+                leak.hit.category, leak.hit.needle_text, leak.file, leak.hit.line, leak.hit.column, leak.hit.context
+            ));
+        }
+        if built.leaks.len() > 25 {
+            report.push_str(&format!("\n  ... and {} more", built.leaks.len() - 25));
+        }
+        if !args.allow_leaks {
+            bail!(
+                "the leak gate found {} identifying string{} in the packets; nothing was written:{report}\n\
+                 Add the terms to [blinding] redact (or --redact), or pass --allow-leaks to write the packets anyway",
+                built.leaks.len(),
+                if built.leaks.len() == 1 { "" } else { "s" }
+            );
+        }
+        eprintln!("warning: writing packets despite {} leaks (--allow-leaks):{report}", built.leaks.len());
+    }
+
+    write_round(&args.run_dir.join(BLIND_DIR), &round_name, &built.files)?;
+
+    let items = built.key.items.len();
+    let mut loads: BTreeMap<&str, usize> = BTreeMap::new();
+    for item in &built.key.items {
+        for r in &item.raters {
+            *loads.entry(r.as_str()).or_default() += 1;
+        }
+    }
+    let redacted: u32 = built
+        .key
+        .items
+        .iter()
+        .map(|i| i.redactions.values().sum::<u32>() + i.quoted_instructions)
+        .sum();
+    println!(
+        "Blinded {items} transcripts into round '{round_name}': {per_item} raters per item; {}.",
+        loads
+            .iter()
+            .map(|(r, n)| format!("{r} {n} items"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("Redacted {redacted} identifying spans; the leak gate found nothing in the packets.");
+    for (a, b) in &built.unpaired {
+        eprintln!("warning: raters {a} and {b} share no item, so their agreement cannot be computed");
+    }
+    println!(
+        "Send {}/ to the raters as it is (zip it if you like).",
+        round_dir.join(round::PACKETS_DIR).display()
+    );
+    println!(
+        "Keep {} apart: it alone un-blinds the ratings (SHA-256 {}).",
+        round_dir.join(round::KEY_FILE).display(),
+        built.key_sha256
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a round into a hidden temporary folder, then renames it into place: a round exists
+/// completely or not at all.
+fn write_round(blind_dir: &Path, name: &str, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
+    let tmp: PathBuf = blind_dir.join(format!(".{name}.partial-{}", std::process::id()));
+    let result = (|| -> anyhow::Result<()> {
+        for (relative, bytes) in files {
+            store::write_new(&tmp.join(relative), bytes)?;
+        }
+        std::fs::rename(&tmp, blind_dir.join(name))
+            .with_context(|| format!("cannot move the round into {}", blind_dir.join(name).display()))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result
+}
