@@ -3,6 +3,7 @@
 mod fault_server;
 mod util;
 
+mod blind;
 mod run;
 mod sim;
 mod study;

@@ -167,6 +167,7 @@ mod tests {
             distinct.dedup();
             assert_eq!(distinct.len(), per_item, "distinct raters");
         }
+        assert_eq!(a.packets.len(), raters);
         let loads: Vec<usize> = a.packets.iter().map(Vec::len).collect();
         let (min, max) = (loads.iter().min().unwrap(), loads.iter().max().unwrap());
         assert!(max - min <= 1, "loads {loads:?}");

@@ -9,16 +9,15 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::assign::{self, AssignError};
+use super::lexicon::{self, Category, Placeholder};
 use super::packet::{self, Item, Packet, Turn};
-use super::redact::{
-    self, Category, Hit, Needle, NeedleCategory, Placeholder, Redactor, Scanner, Term, TurnRole,
-};
+use super::redact::{self, Hit, Needle, NeedleCategory, Redactor, Scanner, Term, TurnRole};
 use crate::hash::{derive_seed, sha256_hex};
 use crate::provider::{ProviderKind, Role};
 use crate::run::record::TranscriptRecord;
 use crate::sim::model::{SimModel, identity_terms};
-use crate::study::{Rubric, Study};
 use crate::store::to_json_bytes;
+use crate::study::{Rubric, Study};
 
 pub const KEY_FILE: &str = "key.json";
 pub const PACKETS_DIR: &str = "packets";
@@ -193,7 +192,7 @@ fn needles(input: &RoundInput<'_>) -> (Vec<Needle>, Vec<String>) {
     let mut warnings = Vec::new();
     let study = input.study;
     for model in &study.models {
-        if redact::is_ordinary_word(&model.id) {
+        if lexicon::is_ordinary_word(&model.id) {
             warnings.push(format!(
                 "model id '{}' is an ordinary word, so the leak gate cannot scan for it without false \
                  alarms; it is still redacted in model context (give models distinctive ids)",
@@ -202,11 +201,14 @@ fn needles(input: &RoundInput<'_>) -> (Vec<Needle>, Vec<String>) {
         } else {
             needles.push(Needle::new(&model.id, NeedleCategory::ModelId));
         }
-        if !redact::is_ordinary_word(&model.model) {
+        if !lexicon::is_ordinary_word(&model.model) {
             needles.push(Needle::new(&model.model, NeedleCategory::ModelName));
         }
         if model.provider != ProviderKind::Sim {
-            needles.push(Needle::new(model.provider.as_str(), NeedleCategory::Provider));
+            needles.push(Needle::new(
+                model.provider.as_str(),
+                NeedleCategory::Provider,
+            ));
         }
         if model.provider == ProviderKind::Sim
             && let Ok(sim) = model.model.parse::<SimModel>()
@@ -221,14 +223,20 @@ fn needles(input: &RoundInput<'_>) -> (Vec<Needle>, Vec<String>) {
             }
         }
     }
-    for vendor in redact::VENDOR_NAMES {
-        needles.push(Needle::new(*vendor, NeedleCategory::Vendor));
+    // Built-in names that are never ordinary words (Anthropic, ChatGPT, DeepSeek, ...).
+    for entry in lexicon::builtin().iter().filter(|e| !e.is_guarded()) {
+        let category = if entry.category == Category::Vendor {
+            NeedleCategory::Vendor
+        } else {
+            NeedleCategory::ModelName
+        };
+        needles.push(Needle::new(entry.name, category));
     }
     for version in reported_versions(&input.transcripts) {
         needles.push(Needle::new(version, NeedleCategory::ModelVersion));
     }
     for scaffold in &study.scaffolds {
-        if redact::is_ordinary_word(&scaffold.id) {
+        if lexicon::is_ordinary_word(&scaffold.id) {
             warnings.push(format!(
                 "scaffold id '{}' is an ordinary word, so the leak gate cannot scan packets for it \
                  without false alarms (distinctive ids such as '{}-v1' can be scanned; see docs/blinding.md)",
@@ -274,8 +282,10 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
     transcripts.sort_by(|a, b| a.cell_id.cmp(&b.cell_id));
     let seed_text = input.seed.to_string();
     let mut id_rng = ChaCha8Rng::seed_from_u64(derive_seed(&["item-ids", &seed_text, input.round]));
-    let mut assign_rng = ChaCha8Rng::seed_from_u64(derive_seed(&["assign", &seed_text, input.round]));
-    let mut packet_rng = ChaCha8Rng::seed_from_u64(derive_seed(&["packets", &seed_text, input.round]));
+    let mut assign_rng =
+        ChaCha8Rng::seed_from_u64(derive_seed(&["assign", &seed_text, input.round]));
+    let mut packet_rng =
+        ChaCha8Rng::seed_from_u64(derive_seed(&["packets", &seed_text, input.round]));
 
     let mut used: HashSet<String> = input.taken_ids.clone();
     let mut items: Vec<Item> = Vec::with_capacity(transcripts.len());
@@ -327,14 +337,25 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         });
     }
 
-    let index_of = |list: &[String], x: &str| list.iter().position(|y| y == x).unwrap_or(list.len());
+    let index_of =
+        |list: &[String], x: &str| list.iter().position(|y| y == x).unwrap_or(list.len());
     let model_ids: Vec<String> = study.models.iter().map(|m| m.id.clone()).collect();
     let scaffold_ids: Vec<String> = study.scaffolds.iter().map(|s| s.id.clone()).collect();
     let strata: Vec<(usize, usize)> = key_items
         .iter()
-        .map(|k| (index_of(&model_ids, &k.model), index_of(&scaffold_ids, &k.scaffold)))
+        .map(|k| {
+            (
+                index_of(&model_ids, &k.model),
+                index_of(&scaffold_ids, &k.scaffold),
+            )
+        })
         .collect();
-    let assignment = assign::assign(&strata, input.raters.len(), input.per_item as usize, &mut assign_rng)?;
+    let assignment = assign::assign(
+        &strata,
+        input.raters.len(),
+        input.per_item as usize,
+        &mut assign_rng,
+    )?;
     for (item, raters) in assignment.raters_of.iter().enumerate() {
         key_items[item].raters = raters.iter().map(|&r| input.raters[r].clone()).collect();
     }
@@ -398,10 +419,18 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         csv_columns: packet::csv_columns(&study.rubric),
         key_sha256: key_sha256.clone(),
     };
-    files.push((format!("{PACKETS_DIR}/{MANIFEST_FILE}"), to_json_bytes(&manifest)));
+    files.push((
+        format!("{PACKETS_DIR}/{MANIFEST_FILE}"),
+        to_json_bytes(&manifest),
+    ));
 
     let (needles, mut warnings) = needles(input);
-    warnings.extend(redactor.warnings().iter().map(|w| format!("redaction: {w:?}")));
+    warnings.extend(
+        redactor
+            .warnings()
+            .iter()
+            .map(|w| format!("redaction: {w:?}")),
+    );
     let scanner = Scanner::new(&needles);
     let mut leaks = Vec::new();
     for (path, bytes) in &files {

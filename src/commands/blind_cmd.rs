@@ -153,7 +153,11 @@ pub fn blind(args: &BlindArgs) -> anyhow::Result<ExitCode> {
     if chosen.is_empty() {
         bail!(
             "nothing to blind: every transcript of this run is already in a round ({}); pass --all to blind them again",
-            earlier.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            earlier
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
 
@@ -186,7 +190,12 @@ pub fn blind(args: &BlindArgs) -> anyhow::Result<ExitCode> {
         for leak in built.leaks.iter().take(25) {
             report.push_str(&format!(
                 "\n  packets would leak {:?} '{}' in {}:{}:{}: {}",
-                leak.hit.category, leak.hit.needle_text, leak.file, leak.hit.line, leak.hit.column, leak.hit.context
+                leak.hit.category,
+                leak.hit.needle_text,
+                leak.file,
+                leak.hit.line,
+                leak.hit.column,
+                leak.hit.context
             ));
         }
         if built.leaks.len() > 25 {
@@ -200,7 +209,10 @@ pub fn blind(args: &BlindArgs) -> anyhow::Result<ExitCode> {
                 if built.leaks.len() == 1 { "" } else { "s" }
             );
         }
-        eprintln!("warning: writing packets despite {} leaks (--allow-leaks):{report}", built.leaks.len());
+        eprintln!(
+            "warning: writing packets despite {} leaks (--allow-leaks):{report}",
+            built.leaks.len()
+        );
     }
 
     write_round(&args.run_dir.join(BLIND_DIR), &round_name, &built.files)?;
@@ -228,7 +240,9 @@ pub fn blind(args: &BlindArgs) -> anyhow::Result<ExitCode> {
     );
     println!("Redacted {redacted} identifying spans; the leak gate found nothing in the packets.");
     for (a, b) in &built.unpaired {
-        eprintln!("warning: raters {a} and {b} share no item, so their agreement cannot be computed");
+        eprintln!(
+            "warning: raters {a} and {b} share no item, so their agreement cannot be computed"
+        );
     }
     println!(
         "Send {}/ to the raters as it is (zip it if you like).",
@@ -250,8 +264,12 @@ fn write_round(blind_dir: &Path, name: &str, files: &[(String, Vec<u8>)]) -> any
         for (relative, bytes) in files {
             store::write_new(&tmp.join(relative), bytes)?;
         }
-        std::fs::rename(&tmp, blind_dir.join(name))
-            .with_context(|| format!("cannot move the round into {}", blind_dir.join(name).display()))?;
+        std::fs::rename(&tmp, blind_dir.join(name)).with_context(|| {
+            format!(
+                "cannot move the round into {}",
+                blind_dir.join(name).display()
+            )
+        })?;
         Ok(())
     })();
     if result.is_err() {

@@ -2,6 +2,7 @@
 //! any error into a message and a non-zero exit code. Commands resolve their settings, call the
 //! pure stages, and do the I/O (through `store`) around them.
 
+mod blind_cmd;
 mod run_cmds;
 mod study_cmds;
 
@@ -31,6 +32,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => study_cmds::plan(&args),
         Command::Run(args) => run_cmds::run(&args),
         Command::Status(args) => run_cmds::status(&args),
+        Command::Blind(args) => blind_cmd::blind(&args),
         Command::Sim(SimCommand::Serve(args)) => run_cmds::sim_serve(&args),
     }
 }

@@ -209,9 +209,17 @@ pub fn parse(files: &[SourceFile]) -> Result<Study, StudyError> {
     let mut prompt_ids: BTreeMap<String, PathBuf> = BTreeMap::new();
     for file in &prompt_files {
         let mut fck = ck.with_file(file);
-        let items = check_prompt_file(&mut fck, &mut prompt_ids);
+        // Ids must be unique across the crossed sets; a set left out is checked on its own.
+        let selected = set_order.contains(&file.stem());
+        let mut own_ids = BTreeMap::new();
+        let seen = if selected {
+            &mut prompt_ids
+        } else {
+            &mut own_ids
+        };
+        let items = check_prompt_file(&mut fck, seen);
         ck.diagnostics = fck.diagnostics;
-        if set_order.contains(&file.stem()) {
+        if selected {
             prompts.extend(items);
         }
     }

@@ -1,0 +1,512 @@
+//! `blindfold blind`: what raters get, what they must never see, and the key kept apart.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use regex::RegexBuilder;
+use serde_json::Value;
+
+use crate::util::{StudyDir, assert_clean_failure, blindfold, stderr_of, stdout_of};
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The default study cut to three prompts (36 cells), run on the simulated models.
+fn tiny_run() -> (StudyDir, PathBuf) {
+    let study = StudyDir::new();
+    let deployment = study.read("prompts/deployment.toml");
+    let first_three: Vec<&str> = deployment.split("[[prompt]]").take(4).collect();
+    study.write("prompts/tiny.toml", &first_three.join("[[prompt]]"));
+    study.edit(
+        "study.toml",
+        "prompts = [\"deployment\"]",
+        "prompts = [\"tiny\"]",
+    );
+    let output = blindfold()
+        .arg("run")
+        .arg(study.path())
+        .args(["--run", "r"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let run = study.path().join("runs/r");
+    (study, run)
+}
+
+fn blind(run: &Path, args: &[&str]) -> std::process::Output {
+    blindfold()
+        .arg("blind")
+        .arg(run)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn the_default_run_blinds_cleanly() {
+    let study = StudyDir::new();
+    assert!(
+        blindfold()
+            .arg("run")
+            .arg(study.path())
+            .args(["--run", "r"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let run = study.path().join("runs/r");
+    let output = blind(&run, &["--seed", "11"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stdout_of(&output).contains("Blinded 180 transcripts"));
+    let round = run.join("blind/round-1");
+    let packets = round.join("packets");
+    let key = json(&round.join("key.json"));
+    let manifest = json(&packets.join("manifest.json"));
+
+    // The key's SHA-256 is the manifest's commitment, and the key is not among the packets.
+    let key_bytes = std::fs::read(round.join("key.json")).unwrap();
+    assert_eq!(
+        manifest["key_sha256"],
+        blindfold::hash::sha256_hex(&key_bytes)
+    );
+    assert!(!packets.join("key.json").exists());
+
+    // Every item in exactly two packets; loads within one.
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    let mut loads = Vec::new();
+    for (rater, entry) in manifest["packets"].as_object().unwrap() {
+        let items = entry["items"].as_array().unwrap();
+        loads.push(items.len());
+        let packet = json(&packets.join(format!("{rater}.json")));
+        let in_json: Vec<&str> = packet["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["item_id"].as_str().unwrap())
+            .collect();
+        let in_manifest: Vec<&str> = items.iter().map(|i| i.as_str().unwrap()).collect();
+        assert_eq!(in_json, in_manifest, "packet order");
+        for id in in_manifest {
+            *count.entry(id.to_string()).or_default() += 1;
+        }
+    }
+    assert_eq!(count.len(), 180);
+    assert!(count.values().all(|&n| n == 2));
+    assert!(
+        loads.iter().max().unwrap() - loads.iter().min().unwrap() <= 1,
+        "{loads:?}"
+    );
+    assert_eq!(key["items"].as_array().unwrap().len(), 180);
+    assert_eq!(key["seed"], 11);
+
+    // No identity anywhere in the packets: model ids and names, vendors, versions, scaffold ids
+    // (even the ordinary-word ones, as whole words) and every system-prompt sentence.
+    let mut needles: Vec<String> = vec![
+        "sim-alpha",
+        "sim-beta",
+        "sim-gamma",
+        "simalpha",
+        "simbeta",
+        "simgamma",
+        "sim alpha",
+        "sim_beta",
+        "example labs",
+        "northwind",
+        "acme intelligence",
+        "openai",
+        "anthropic",
+        "baseline",
+        "verification",
+        "steerability",
+        "verification-steerability",
+        "2026-05-01",
+        "2026-04-15",
+        "2026-03-20",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    for scaffold in ["verification", "steerability"] {
+        let text = study.read(&format!("scaffolds/{scaffold}.toml"));
+        let system = text.split("\"\"\"").nth(1).unwrap();
+        for sentence in system
+            .split(['.', ':'])
+            .map(str::trim)
+            .filter(|s| s.split_whitespace().count() >= 6)
+        {
+            needles.push(sentence.to_string());
+        }
+    }
+    for file in files_in(&packets) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for needle in &needles {
+            let pattern = format!(r"\b{}\b", regex::escape(needle).replace(' ', r"\s+"));
+            let re = RegexBuilder::new(&pattern)
+                .case_insensitive(true)
+                .build()
+                .unwrap();
+            assert!(
+                !re.is_match(&text),
+                "{} contains {needle:?}",
+                file.display()
+            );
+        }
+    }
+    // Redactions were needed and are counted in the key, not in the packets.
+    let redacted: u64 = key["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["redactions"].as_object().unwrap().values())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert!(redacted > 20, "{redacted}");
+    for file in files_in(&packets) {
+        assert!(
+            !std::fs::read_to_string(&file)
+                .unwrap()
+                .contains("redactions")
+        );
+    }
+}
+
+#[test]
+fn packets_hold_only_what_raters_may_see() {
+    let (_study, run) = tiny_run();
+    assert!(blind(&run, &["--seed", "3"]).status.success());
+    let packets = run.join("blind/round-1/packets");
+    let packet = json(&packets.join("r1.json"));
+    for item in packet["items"].as_array().unwrap() {
+        assert_eq!(
+            item.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["item_id", "turns"]
+        );
+        let id = item["item_id"].as_str().unwrap();
+        assert!(
+            regex::Regex::new(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
+                .unwrap()
+                .is_match(id),
+            "{id}"
+        );
+        for turn in item["turns"].as_array().unwrap() {
+            assert!(
+                turn["role"] == "user" || turn["role"] == "assistant",
+                "no system prompt"
+            );
+        }
+    }
+    let csv = std::fs::read_to_string(packets.join("r1.csv")).unwrap();
+    assert!(csv.starts_with(
+        "rater,item_id,verification_support,process_steerability,uncertainty_disclosure,helpfulness,comment,identity_guess\n"
+    ));
+    assert_eq!(
+        csv.lines().count(),
+        1 + packet["items"].as_array().unwrap().len()
+    );
+    let html = std::fs::read_to_string(packets.join("r1.html")).unwrap();
+    for forbidden in [
+        "cell_id",
+        "started_at",
+        "latency",
+        "request_id",
+        "usage",
+        "http://",
+        "https://",
+    ] {
+        assert!(!html.contains(forbidden), "{forbidden}");
+    }
+}
+
+#[test]
+fn rounds_differ_in_ids_and_order_and_later_rounds_take_only_new_transcripts() {
+    let (study, run) = tiny_run();
+    assert!(
+        blind(&run, &["--round", "a", "--seed", "1"])
+            .status
+            .success()
+    );
+    let nothing = blind(&run, &["--round", "b", "--seed", "2"]);
+    assert_clean_failure(&nothing, "nothing to blind", &["--all"]);
+    assert!(
+        blind(&run, &["--round", "b", "--seed", "2", "--all"])
+            .status
+            .success()
+    );
+    let a = json(&run.join("blind/a/packets/manifest.json"));
+    let b = json(&run.join("blind/b/packets/manifest.json"));
+    let ids = |m: &Value| -> BTreeSet<String> {
+        m["packets"]["r1"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        ids(&a).is_disjoint(&ids(&b)),
+        "item ids differ between rounds"
+    );
+    // The same transcripts, in a different order: map both orders back to cells through the keys.
+    let cells = |round: &str, m: &Value| -> Vec<String> {
+        let key = json(&run.join(format!("blind/{round}/key.json")));
+        let by_id: BTreeMap<&str, &str> = key["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["item_id"].as_str().unwrap(),
+                    i["cell_id"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        m["packets"]["r1"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| by_id[v.as_str().unwrap()].to_string())
+            .collect()
+    };
+    assert_ne!(cells("a", &a), cells("b", &b));
+
+    // A new scaffold's transcripts go into a new round on their own.
+    study.write(
+        "scaffolds/socratic-v1.toml",
+        "system = \"Answer only with guiding questions.\"\n",
+    );
+    study.edit(
+        "study.toml",
+        "\"verification-steerability\"]",
+        "\"verification-steerability\", \"socratic-v1\"]",
+    );
+    assert!(
+        blindfold()
+            .arg("run")
+            .arg(study.path())
+            .args(["--run", "r"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let output = blind(&run, &["--round", "c", "--seed", "3"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(
+        stdout_of(&output).contains("Blinded 9 transcripts"),
+        "{}",
+        stdout_of(&output)
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_round() {
+    let (_study, run) = tiny_run();
+    assert!(
+        blind(&run, &["--round", "a", "--seed", "5"])
+            .status
+            .success()
+    );
+    assert!(
+        blind(&run, &["--round", "b", "--seed", "5", "--all"])
+            .status
+            .success()
+    );
+    // Ids and orders are derived with the round's name, so rounds never repeat each other, but
+    // re-creating a round with its name and seed reproduces it exactly.
+    let a = std::fs::read(run.join("blind/a/packets/r2.json")).unwrap();
+    std::fs::remove_dir_all(run.join("blind/a")).unwrap();
+    std::fs::rename(run.join("blind/b"), run.join("blind/b-moved")).unwrap();
+    assert!(
+        blind(&run, &["--round", "a", "--seed", "5", "--all"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read(run.join("blind/a/packets/r2.json")).unwrap(),
+        a
+    );
+}
+
+#[test]
+fn bad_requests_are_refused_and_write_nothing() {
+    let (study, run) = tiny_run();
+    let output = blind(&run, &["--per-item", "4"]);
+    assert_clean_failure(&output, "rater", &["--per-item"]);
+    let output = blind(&run, &["--raters", "r1,r1"]);
+    assert_clean_failure(&output, "r1", &["twice"]);
+    assert!(!run.join("blind").exists(), "nothing written");
+
+    assert!(
+        blind(&run, &["--round", "x", "--seed", "1"])
+            .status
+            .success()
+    );
+    let output = blind(&run, &["--round", "x", "--seed", "1", "--all"]);
+    assert_clean_failure(
+        &output,
+        "round 'x' already exists",
+        &["refusing to overwrite"],
+    );
+
+    // An incomplete run: drop one transcript.
+    let log = run.join("transcripts.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let kept: Vec<&str> = text.lines().skip(1).collect();
+    std::fs::write(&log, kept.join("\n") + "\n").unwrap();
+    let output = blind(&run, &["--round", "y", "--all"]);
+    assert_clean_failure(
+        &output,
+        "incomplete",
+        &["1 have no transcript", "--allow-incomplete"],
+    );
+    assert!(!run.join("blind/y").exists());
+    let output = blind(&run, &["--round", "y", "--all", "--allow-incomplete"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stdout_of(&output).contains("Blinded 35 transcripts"));
+    drop(study);
+}
+
+#[test]
+fn the_leak_gate_stops_blind_and_names_what_leaked_where() {
+    let study = StudyDir::new();
+    let deployment = study.read("prompts/deployment.toml");
+    let first_two: Vec<&str> = deployment.split("[[prompt]]").take(3).collect();
+    study.write("prompts/tiny.toml", &first_two.join("[[prompt]]"));
+    study.edit(
+        "study.toml",
+        "prompts = [\"deployment\"]",
+        "prompts = [\"tiny\"]",
+    );
+    // A distinctive scaffold whose user turns say its own name: redaction does not touch scaffold
+    // names, so only the gate can catch it.
+    study.write(
+        "scaffolds/checklist-v2.toml",
+        "first_turn = \"{{ prompt }}\\n\\n(Protocol checklist-v2.)\"\n",
+    );
+    study.edit(
+        "study.toml",
+        "scaffolds = [\"baseline\", ",
+        "scaffolds = [\"checklist-v2\", \"baseline\", ",
+    );
+    assert!(
+        blindfold()
+            .arg("run")
+            .arg(study.path())
+            .args(["--run", "r"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let run = study.path().join("runs/r");
+
+    let output = blind(&run, &["--seed", "1"]);
+    assert_clean_failure(
+        &output,
+        "leak gate",
+        &["checklist-v2", "packets/r1.", "nothing was written"],
+    );
+    assert!(!run.join("blind/round-1").exists());
+    assert!(
+        std::fs::read_dir(run.join("blind"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+            == 0,
+        "no temporary folder is left behind"
+    );
+
+    let output = blind(&run, &["--seed", "1", "--allow-leaks"]);
+    assert!(output.status.success());
+    assert!(stderr_of(&output).contains("despite"));
+
+    // Redacting the term makes the round clean.
+    let output = blind(
+        &run,
+        &[
+            "--seed",
+            "1",
+            "--round",
+            "clean",
+            "--all",
+            "--redact",
+            "checklist-v2",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr_of(&output));
+}
+
+#[test]
+fn a_quoted_system_prompt_is_replaced() {
+    let study = StudyDir::new();
+    // A scaffold whose user turn asks the model to repeat its instructions: the simulated models
+    // do not, so write the transcript by hand through a user follow-up instead.
+    let deployment = study.read("prompts/deployment.toml");
+    let first: Vec<&str> = deployment.split("[[prompt]]").take(2).collect();
+    study.write("prompts/tiny.toml", &first.join("[[prompt]]"));
+    study.edit(
+        "study.toml",
+        "prompts = [\"deployment\"]",
+        "prompts = [\"tiny\"]",
+    );
+    assert!(
+        blindfold()
+            .arg("run")
+            .arg(study.path())
+            .args(["--run", "r"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let run = study.path().join("runs/r");
+    let log = run.join("transcripts.jsonl");
+    let quote =
+        "Support the user in verifying your answer: list the specific claims they should check";
+    let text: String = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut record: Value = serde_json::from_str(line).unwrap();
+            if record["scaffold"] == "verification" {
+                let messages = record["messages"].as_array_mut().unwrap();
+                let last = messages.last_mut().unwrap();
+                let content = format!(
+                    "I was told: \"{quote}\". So here goes.\n\n{}",
+                    last["content"].as_str().unwrap()
+                );
+                last["content"] = Value::String(content);
+            }
+            serde_json::to_string(&record).unwrap() + "\n"
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let output = blind(&run, &["--seed", "1"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let key = json(&run.join("blind/round-1/key.json"));
+    let quoted: u64 = key["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["quoted_instructions"].as_u64().unwrap())
+        .sum();
+    assert_eq!(quoted, 3, "one quote in each verification transcript");
+    for file in files_in(&run.join("blind/round-1/packets")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("list the specific claims they should check"),
+            "{}",
+            file.display()
+        );
+    }
+}
