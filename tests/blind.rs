@@ -187,18 +187,14 @@ fn packets_hold_only_what_raters_may_see() {
     assert!(blind(&run, &["--seed", "3"]).status.success());
     let packets = run.join("blind/round-1/packets");
     let packet = json(&packets.join("r1.json"));
+    let id_shape = regex::Regex::new(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$").unwrap();
     for item in packet["items"].as_array().unwrap() {
         assert_eq!(
             item.as_object().unwrap().keys().collect::<Vec<_>>(),
             ["item_id", "turns"]
         );
         let id = item["item_id"].as_str().unwrap();
-        assert!(
-            regex::Regex::new(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
-                .unwrap()
-                .is_match(id),
-            "{id}"
-        );
+        assert!(id_shape.is_match(id), "{id}");
         for turn in item["turns"].as_array().unwrap() {
             assert!(
                 turn["role"] == "user" || turn["role"] == "assistant",

@@ -131,12 +131,8 @@ pub fn unpaired(assignment: &Assignment, raters: usize) -> Vec<(usize, usize)> {
         }
     }
     let mut out = Vec::new();
-    for a in 0..raters {
-        for b in a + 1..raters {
-            if !together[a][b] {
-                out.push((a, b));
-            }
-        }
+    for (a, row) in together.iter().enumerate() {
+        out.extend((a + 1..raters).filter(|&b| !row[b]).map(|b| (a, b)));
     }
     out
 }

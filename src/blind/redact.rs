@@ -538,6 +538,18 @@ struct Word {
 
 fn words_of(text: &str) -> Vec<Word> {
     let mut words = Vec::new();
+    for_each_word(text, |start, end| {
+        words.push(Word {
+            start,
+            end,
+            text: text[start..end].to_lowercase(),
+        })
+    });
+    words
+}
+
+/// Calls `f(start, end)` for each maximal run of alphanumeric chars.
+fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
     let mut start = None;
     for (i, c) in text
         .char_indices()
@@ -546,17 +558,12 @@ fn words_of(text: &str) -> Vec<Word> {
         match (c.is_alphanumeric(), start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
-                words.push(Word {
-                    start: s,
-                    end: i,
-                    text: text[s..i].to_lowercase(),
-                });
+                f(s, i);
                 start = None;
             }
             _ => {}
         }
     }
-    words
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -942,17 +949,24 @@ impl QuoteIndex {
         if self.vocabulary.is_empty() {
             return Vec::new();
         }
-        let words = words_of(text);
-        let ids: Vec<u32> = words
-            .iter()
-            .map(|w| {
-                let in_placeholder = blocked.iter().any(|&(s, e)| w.start < e && s < w.end);
-                match self.vocabulary.get(&w.text) {
-                    Some(&id) if !in_placeholder => id,
-                    _ => NO_WORD,
-                }
-            })
-            .collect();
+        let mut words: Vec<(usize, usize)> = Vec::new();
+        let mut ids: Vec<u32> = Vec::new();
+        let mut lowercase = String::new();
+        for_each_word(text, |start, end| {
+            lowercase.clear();
+            let word = &text[start..end];
+            if word.is_ascii() {
+                lowercase.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+            } else {
+                lowercase.extend(word.chars().flat_map(char::to_lowercase));
+            }
+            let in_placeholder = blocked.iter().any(|&(s, e)| start < e && s < end);
+            ids.push(match self.vocabulary.get(lowercase.as_str()) {
+                Some(&id) if !in_placeholder => id,
+                _ => NO_WORD,
+            });
+            words.push((start, end));
+        });
         let mut covered = vec![false; ids.len()];
         let k = self.rule.min_words;
         for (i, window) in ids.windows(k).enumerate() {
@@ -977,7 +991,7 @@ impl QuoteIndex {
             }
         }
         runs.into_iter()
-            .map(|(a, b)| (words[a].start, words[b].end))
+            .map(|(a, b)| (words[a].0, words[b].1))
             .collect()
     }
 }
@@ -1113,12 +1127,12 @@ impl Redactor {
     /// must change nothing. Each round only replaces text outside placeholders, so this ends.
     pub fn redact(&self, text: &str, role: TurnRole) -> Redacted {
         const MAX_ROUNDS: usize = 8;
-        let mut result = self.redact_once(text, role);
+        let mut result = self.redact_once(text, role == TurnRole::Assistant);
         for _ in 1..MAX_ROUNDS {
             if result.counts.is_empty() && result.quoted_instructions == 0 {
                 break;
             }
-            let next = self.redact_once(&result.text, role);
+            let next = self.redact_once(&result.text, false);
             if next.counts.is_empty() && next.quoted_instructions == 0 {
                 break;
             }
@@ -1131,18 +1145,20 @@ impl Redactor {
         result
     }
 
-    fn redact_once(&self, text: &str, role: TurnRole) -> Redacted {
+    /// One round; `quotes` is false after the first round, which cannot leave a quote behind
+    /// (placeholders only break runs of prompt words).
+    fn redact_once(&self, text: &str, quotes: bool) -> Redacted {
         let view = View::of_plain(text);
         let existing = placeholder_spans(&view.text);
 
-        let quoted: Vec<(usize, usize)> = match role {
-            TurnRole::Assistant => self
+        let quoted: Vec<(usize, usize)> = match quotes {
+            true => self
                 .quotes
                 .find(&view.text, &existing)
                 .into_iter()
                 .map(|(s, e)| view.original(s, e))
                 .collect(),
-            TurnRole::User => Vec::new(),
+            false => Vec::new(),
         };
 
         let mut spans: Vec<(usize, usize, Placeholder, Option<Category>)> = quoted
