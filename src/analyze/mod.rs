@@ -10,3 +10,4 @@ pub mod anova;
 pub mod hypothesis;
 pub mod intervals;
 pub mod resample;
+pub mod results;
