@@ -41,6 +41,20 @@ pub enum Command {
     Status(StatusArgs),
     /// Blind a run's transcripts into rating packets and a sealed key (RUN/blind/ROUND/).
     Blind(BlindArgs),
+    /// Score a packet with a simulated rater (reads the blinded items only).
+    Rate(RateArgs),
+    /// Rate every item of a round with a model as judge, through the same providers and runner.
+    Judge(JudgeArgs),
+    /// Check ratings against a round, then join them with its key into ROUND/unblinded.csv.
+    Unblind(UnblindArgs),
+    /// Agreement statistics for any long-format coding sheet (unit,coder,value).
+    Agree(AgreeArgs),
+    /// Analyse every un-blinded round of a run and write RUN/report/.
+    Report(ReportArgs),
+    /// Write a pre-registration document: the protocol lock and the analysis plan.
+    Prereg(PreregArgs),
+    /// The whole job offline: run, blind, rate with simulated raters, un-blind and report.
+    Demo(DemoArgs),
     /// The built-in simulated models.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -164,4 +178,111 @@ pub struct BlindArgs {
     /// Include transcripts that earlier rounds already covered.
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RateArgs {
+    /// Rate with a simulated rater (the only kind of automatic rater this command has; see `judge`
+    /// for models as raters).
+    #[arg(long, value_name = "PACKET.json", required = true)]
+    pub simulate: PathBuf,
+    /// Where to write the ratings (CSV in the import format).
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: PathBuf,
+    /// Seed of the simulated rater's leniency and noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct JudgeArgs {
+    /// A round folder (RUN/blind/ROUND).
+    pub round_dir: PathBuf,
+    /// The judge: a model alias of the study.
+    #[arg(long)]
+    pub model: String,
+    /// The study that defines the model (default: the study recorded in the run's manifest).
+    #[arg(long)]
+    pub study: Option<PathBuf>,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct UnblindArgs {
+    /// A round folder (RUN/blind/ROUND).
+    pub round_dir: PathBuf,
+    /// Ratings files (CSV in the packet format, or the form's export).
+    #[arg(required = true)]
+    pub ratings: Vec<PathBuf>,
+    /// Un-blind even when some assigned items were not rated.
+    #[arg(long)]
+    pub allow_missing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AgreeLevel {
+    Nominal,
+    Ordinal,
+    Interval,
+    Ratio,
+}
+
+#[derive(Debug, Args)]
+pub struct AgreeArgs {
+    /// A long-format CSV with the header unit,coder,value (a missing rating is an absent row or
+    /// an empty value).
+    pub file: PathBuf,
+    /// Level of measurement, for Krippendorff's alpha.
+    #[arg(long, value_enum, default_value_t = AgreeLevel::Nominal)]
+    pub level: AgreeLevel,
+    /// The scale's levels in order, comma-separated (default: the observed values, sorted).
+    #[arg(long, value_delimiter = ',')]
+    pub categories: Option<Vec<f64>>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Bootstrap resamples for the confidence intervals (0: none).
+    #[arg(long, default_value_t = 2000)]
+    pub resamples: u32,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run folder (STUDY/runs/NAME) with at least one un-blinded round.
+    pub run_dir: PathBuf,
+    /// Only these rounds (default: every un-blinded round).
+    #[arg(long, value_delimiter = ',')]
+    pub rounds: Option<Vec<String>>,
+    /// The registered analysis plan to compare against (prereg.json; default: the newest
+    /// RUN/prereg/prereg.json or STUDY/prereg.json, if any).
+    #[arg(long)]
+    pub prereg: Option<PathBuf>,
+    /// Override the registered primary dimension (reported as a deviation).
+    #[arg(long)]
+    pub primary: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PreregArgs {
+    /// The study folder.
+    #[arg(default_value = ".")]
+    pub study: PathBuf,
+    /// A round whose key commitment goes into the document (after blinding, before rating).
+    #[arg(long)]
+    pub round: Option<PathBuf>,
+    /// Where to write prereg.md and prereg.json (default: STUDY/prereg/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo's study, run and report.
+    #[arg(long, default_value = "blindfold-demo")]
+    pub out: PathBuf,
 }

@@ -3,6 +3,7 @@
 //! pure stages, and do the I/O (through `store`) around them.
 
 mod blind_cmd;
+mod rate_cmds;
 mod run_cmds;
 mod study_cmds;
 
@@ -33,6 +34,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run_cmds::run(&args),
         Command::Status(args) => run_cmds::status(&args),
         Command::Blind(args) => blind_cmd::blind(&args),
+        Command::Rate(args) => rate_cmds::rate(&args),
+        Command::Unblind(args) => rate_cmds::unblind(&args),
+        Command::Agree(args) => rate_cmds::agree(&args),
+        Command::Judge(_) | Command::Report(_) | Command::Prereg(_) | Command::Demo(_) => {
+            anyhow::bail!("not available yet")
+        }
         Command::Sim(SimCommand::Serve(args)) => run_cmds::sim_serve(&args),
     }
 }

@@ -2,4 +2,5 @@
 //! the blinding key: raters see blinded items only.
 
 pub mod cues;
+pub mod import;
 pub mod simulate;

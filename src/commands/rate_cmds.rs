@@ -1,0 +1,568 @@
+//! `rate`, `unblind` and `agree`: ratings in, checked, joined with the key.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::analyze::agreement::{self, CodedUnits, KappaWeights, Level};
+use crate::analyze::resample;
+use crate::blind::packet::PacketJson;
+use crate::blind::round::{KEY_FILE, Key, MANIFEST_FILE, PACKETS_DIR, RoundManifest};
+use crate::cli::{AgreeArgs, AgreeLevel, Format, RateArgs, UnblindArgs};
+use crate::hash::sha256_hex;
+use crate::rate::import::{self, Problem, Rating, RoundSpec};
+use crate::store;
+
+pub const UNBLINDED: &str = "unblinded.csv";
+pub const NOTES: &str = "unblinded-notes.csv";
+
+pub fn rate(args: &RateArgs) -> anyhow::Result<ExitCode> {
+    let packet: PacketJson = store::read_json(&args.simulate)?;
+    let sheet = crate::rate::simulate::rate_packet(&packet, args.seed)
+        .with_context(|| format!("cannot rate {}", args.simulate.display()))?;
+    store::write_atomic(&args.out, &sheet)?;
+    println!(
+        "Simulated rater '{}' rated {} items into {}.",
+        packet.rater,
+        packet.items.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A round as `unblind` and `report` need it: the manifest, and the key checked against the
+/// manifest's commitment.
+pub struct LoadedRound {
+    pub manifest: RoundManifest,
+    pub key: Key,
+}
+
+pub fn load_round(round_dir: &Path) -> anyhow::Result<LoadedRound> {
+    let manifest_path = round_dir.join(PACKETS_DIR).join(MANIFEST_FILE);
+    if !manifest_path.is_file() {
+        bail!(
+            "{} is not a blinding round: it has no {PACKETS_DIR}/{MANIFEST_FILE} (rounds live in RUN/blind/ROUND)",
+            round_dir.display()
+        );
+    }
+    let manifest: RoundManifest = store::read_json(&manifest_path)?;
+    let key_path = round_dir.join(KEY_FILE);
+    let key_bytes = std::fs::read(&key_path)
+        .with_context(|| format!("cannot read the key {}", key_path.display()))?;
+    let actual = sha256_hex(&key_bytes);
+    if actual != manifest.key_sha256 {
+        bail!(
+            "{}: the key's SHA-256 ({actual}) does not match the commitment in {} ({}); \
+             the key was changed after blinding, so it cannot be trusted to un-blind",
+            key_path.display(),
+            manifest_path.display(),
+            manifest.key_sha256
+        );
+    }
+    let key: Key = serde_json::from_slice(&key_bytes)
+        .with_context(|| format!("{} is not a valid key", key_path.display()))?;
+    Ok(LoadedRound { manifest, key })
+}
+
+/// One row of `unblinded.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnblindedRow {
+    pub round: String,
+    pub item_id: String,
+    pub cell_id: String,
+    pub rater: String,
+    pub dimension: String,
+    pub score: i64,
+    pub model: String,
+    pub scaffold: String,
+    pub prompt: String,
+    pub repeat: u32,
+}
+
+/// One row of `unblinded-notes.csv`: the free-text answers of a rating.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteRow {
+    pub round: String,
+    pub item_id: String,
+    pub cell_id: String,
+    pub rater: String,
+    pub model: String,
+    pub scaffold: String,
+    pub prompt: String,
+    pub comment: String,
+    pub identity_guess: String,
+}
+
+pub fn unblind(args: &UnblindArgs) -> anyhow::Result<ExitCode> {
+    let round = load_round(&args.round_dir)?;
+    let manifest = &round.manifest;
+    let mut assigned: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (rater, packet) in &manifest.packets {
+        for item in &packet.items {
+            assigned
+                .entry(item.as_str())
+                .or_default()
+                .insert(rater.as_str());
+        }
+    }
+    let spec = RoundSpec {
+        raters: &manifest.raters,
+        assigned,
+        rubric: &manifest.rubric,
+    };
+
+    let mut ratings: Vec<Rating> = Vec::new();
+    let mut problems: Vec<Problem> = Vec::new();
+    for path in &args.ratings {
+        let name = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let (r, p) = import::parse_ratings(&name, &text, &spec);
+                ratings.extend(r);
+                problems.extend(p);
+            }
+            Err(e) => problems.push(Problem {
+                file: name,
+                line: None,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    problems.extend(import::duplicates(&ratings));
+    if !problems.is_empty() {
+        let mut message = format!(
+            "{} problem{} in the ratings; nothing was written:",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        );
+        for p in &problems {
+            message.push_str("\n  ");
+            message.push_str(&p.to_string());
+        }
+        bail!(message);
+    }
+
+    let key_items: HashMap<&str, &crate::blind::round::KeyItem> = round
+        .key
+        .items
+        .iter()
+        .map(|i| (i.item_id.as_str(), i))
+        .collect();
+    let coverage = coverage(manifest, &round.key, &ratings);
+    let complete = coverage
+        .iter()
+        .all(|(_, assigned, rated)| assigned == rated);
+    if !complete {
+        let mut lines = String::new();
+        for (who, assigned, rated) in &coverage {
+            if assigned != rated {
+                lines.push_str(&format!("\n  {who}: {rated} of {assigned} rated"));
+            }
+        }
+        if !args.allow_missing {
+            bail!(
+                "coverage is incomplete; nothing was written:{lines}\n\
+                 Collect the missing ratings, or un-blind what there is with --allow-missing"
+            );
+        }
+        eprintln!("warning: coverage is incomplete (--allow-missing):{lines}");
+    }
+
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    for r in &ratings {
+        let item = key_items[r.item_id.as_str()];
+        for (dim, score) in manifest.rubric.dimensions.iter().zip(&r.scores) {
+            if let Some(score) = score {
+                rows.push(UnblindedRow {
+                    round: manifest.round.clone(),
+                    item_id: r.item_id.clone(),
+                    cell_id: item.cell_id.clone(),
+                    rater: r.rater.clone(),
+                    dimension: dim.id.clone(),
+                    score: *score,
+                    model: item.model.clone(),
+                    scaffold: item.scaffold.clone(),
+                    prompt: item.prompt.clone(),
+                    repeat: item.repeat,
+                });
+            }
+        }
+        notes.push(NoteRow {
+            round: manifest.round.clone(),
+            item_id: r.item_id.clone(),
+            cell_id: item.cell_id.clone(),
+            rater: r.rater.clone(),
+            model: item.model.clone(),
+            scaffold: item.scaffold.clone(),
+            prompt: item.prompt.clone(),
+            comment: r.comment.clone(),
+            identity_guess: r.identity_guess.clone(),
+        });
+    }
+    let order: HashMap<&str, usize> = manifest
+        .rubric
+        .dimensions
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.id.as_str(), i))
+        .collect();
+    rows.sort_by(|a, b| {
+        (
+            &a.model,
+            &a.scaffold,
+            &a.prompt,
+            a.repeat,
+            &a.item_id,
+            &a.rater,
+            order[a.dimension.as_str()],
+        )
+            .cmp(&(
+                &b.model,
+                &b.scaffold,
+                &b.prompt,
+                b.repeat,
+                &b.item_id,
+                &b.rater,
+                order[b.dimension.as_str()],
+            ))
+    });
+    notes.sort_by(|a, b| (&a.item_id, &a.rater).cmp(&(&b.item_id, &b.rater)));
+    store::write_atomic(&args.round_dir.join(UNBLINDED), &csv_bytes(&rows)?)?;
+    store::write_atomic(&args.round_dir.join(NOTES), &csv_bytes(&notes)?)?;
+
+    let raters: std::collections::BTreeSet<&str> =
+        ratings.iter().map(|r| r.rater.as_str()).collect();
+    println!(
+        "Un-blinded {} ratings of {} items by {} ({} rows) into {}.",
+        ratings.len(),
+        ratings
+            .iter()
+            .map(|r| &r.item_id)
+            .collect::<HashSet<_>>()
+            .len(),
+        raters.into_iter().collect::<Vec<_>>().join(", "),
+        rows.len(),
+        args.round_dir.join(UNBLINDED).display()
+    );
+    for (who, assigned, rated) in &coverage {
+        println!("  {who}: {rated} of {assigned} rated");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// (who, expected ratings, present ratings): per human rater, then per condition; judges are
+/// not expected to cover anything and are left out.
+fn coverage(
+    manifest: &RoundManifest,
+    key: &Key,
+    ratings: &[Rating],
+) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    for (rater, packet) in &manifest.packets {
+        let rated = ratings.iter().filter(|r| &r.rater == rater).count();
+        out.push((format!("rater {rater}"), packet.items.len(), rated));
+    }
+    let condition: HashMap<&str, String> = key
+        .items
+        .iter()
+        .map(|i| (i.item_id.as_str(), format!("{} / {}", i.model, i.scaffold)))
+        .collect();
+    let mut per_condition: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for item in &key.items {
+        per_condition
+            .entry(condition[item.item_id.as_str()].clone())
+            .or_default()
+            .0 += item.raters.len();
+    }
+    for r in ratings.iter().filter(|r| !import::is_judge(&r.rater)) {
+        per_condition
+            .entry(condition[r.item_id.as_str()].clone())
+            .or_default()
+            .1 += 1;
+    }
+    out.extend(
+        per_condition
+            .into_iter()
+            .map(|(c, (e, p))| (format!("condition {c}"), e, p)),
+    );
+    out
+}
+
+pub fn csv_bytes<T: Serialize>(rows: &[T]) -> anyhow::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.serialize(row)?;
+    }
+    Ok(writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+}
+
+/// Reads `unit,coder,value` into reliability data (units x coders).
+fn read_coding_sheet(
+    path: &Path,
+) -> anyhow::Result<(Vec<String>, Vec<String>, Vec<Vec<Option<f64>>>)> {
+    let text = store::read_to_string(path)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("{}:1: cannot read the header", path.display()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let col = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}:1: missing column '{name}' (the header must be unit,coder,value)",
+                path.display()
+            )
+        })
+    };
+    let (unit_col, coder_col, value_col) = (col("unit")?, col("coder")?, col("value")?);
+    let mut units: Vec<String> = Vec::new();
+    let mut coders: Vec<String> = Vec::new();
+    let mut values: HashMap<(usize, usize), (f64, usize)> = HashMap::new();
+    for record in reader.records() {
+        let record = record.with_context(|| format!("{}: cannot read a row", path.display()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |i: usize| record.get(i).unwrap_or("").to_string();
+        let (unit, coder, value) = (field(unit_col), field(coder_col), field(value_col));
+        if unit.is_empty() || coder.is_empty() {
+            bail!(
+                "{}:{line}: unit and coder must not be empty",
+                path.display()
+            );
+        }
+        let u = index_of(&mut units, unit);
+        let c = index_of(&mut coders, coder.clone());
+        if value.is_empty() {
+            continue;
+        }
+        let v: f64 = value
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .ok_or_else(|| {
+                anyhow::anyhow!("{}:{line}: value '{value}' is not a number", path.display())
+            })?;
+        if let Some((_, first)) = values.insert((u, c), (v, line as usize)) {
+            bail!(
+                "{}:{line}: coder '{coder}' rated unit '{}' twice (first at line {first})",
+                path.display(),
+                units[u]
+            );
+        }
+    }
+    let mut data = vec![vec![None; coders.len()]; units.len()];
+    for ((u, c), (v, _)) in values {
+        data[u][c] = Some(v);
+    }
+    Ok((units, coders, data))
+}
+
+fn index_of(list: &mut Vec<String>, name: String) -> usize {
+    match list.iter().position(|x| *x == name) {
+        Some(i) => i,
+        None => {
+            list.push(name);
+            list.len() - 1
+        }
+    }
+}
+
+/// `agree`'s JSON: the keys promised in the docs, null where undefined.
+#[derive(Debug, Serialize)]
+struct AgreeOutput {
+    n_units: usize,
+    n_coders: usize,
+    level: Level,
+    categories: Vec<f64>,
+    percent_agreement: Option<f64>,
+    krippendorff_alpha: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cohen_kappa: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weighted_kappa_linear: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weighted_kappa_quadratic: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fleiss_kappa: Option<Option<f64>>,
+    pairwise: Vec<AgreePair>,
+    /// Bootstrap intervals over units: statistic -> [low, high] or null.
+    confidence_intervals: BTreeMap<&'static str, Option<(f64, f64)>>,
+    resamples: u32,
+    seed: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct AgreePair {
+    coder_a: String,
+    coder_b: String,
+    n: usize,
+    cohen_kappa: Option<f64>,
+    weighted_kappa_linear: Option<f64>,
+    weighted_kappa_quadratic: Option<f64>,
+}
+
+pub fn agree(args: &AgreeArgs) -> anyhow::Result<ExitCode> {
+    let (_units, coders, data) = read_coding_sheet(&args.file)?;
+    let level = match args.level {
+        AgreeLevel::Nominal => Level::Nominal,
+        AgreeLevel::Ordinal => Level::Ordinal,
+        AgreeLevel::Interval => Level::Interval,
+        AgreeLevel::Ratio => Level::Ratio,
+    };
+    let categories = match &args.categories {
+        Some(c) => c.clone(),
+        None => agreement::categories_from_units(&data)?,
+    };
+    let summary = agreement::summarize(&data, level, &categories)
+        .with_context(|| format!("{}", args.file.display()))?;
+    let coded = CodedUnits::new(&data, &categories)?;
+    let two = coders.len() == 2;
+    let pairwise: Vec<AgreePair> = coded
+        .pairwise_kappas()
+        .iter()
+        .map(|p| AgreePair {
+            coder_a: coders[p.coder_a].clone(),
+            coder_b: coders[p.coder_b].clone(),
+            n: p.n,
+            cohen_kappa: p.cohen,
+            weighted_kappa_linear: p.linear,
+            weighted_kappa_quadratic: p.quadratic,
+        })
+        .collect();
+    let kappa_of = |weights: Option<KappaWeights>| -> Option<f64> {
+        let all = 0..coded.n_units();
+        match weights {
+            None => coded.cohen_kappa_of(0, 1, all).and_then(|k| k.kappa),
+            Some(w) => coded.weighted_kappa_of(0, 1, all, w).and_then(|k| k.kappa),
+        }
+    };
+    let mut intervals: BTreeMap<&'static str, Option<(f64, f64)>> = BTreeMap::new();
+    if args.resamples > 0 && coded.n_units() > 1 {
+        let n = coded.n_units();
+        let r = args.resamples as usize;
+        let ci = |boot: resample::Bootstrap| resample::percentile_ci(&boot, 0.95);
+        intervals.insert(
+            "percent_agreement",
+            ci(resample::bootstrap(n, r, args.seed, |idx| {
+                coded.percent_agreement_of(idx.iter().copied())
+            })),
+        );
+        intervals.insert(
+            "krippendorff_alpha",
+            ci(resample::bootstrap(n, r, args.seed, |idx| {
+                coded
+                    .krippendorff_alpha_of(idx.iter().copied(), level)
+                    .ok()
+                    .flatten()
+            })),
+        );
+        if two {
+            intervals.insert(
+                "cohen_kappa",
+                ci(resample::bootstrap(n, r, args.seed, |idx| {
+                    coded
+                        .cohen_kappa_of(0, 1, idx.iter().copied())
+                        .and_then(|k| k.kappa)
+                })),
+            );
+        }
+        if summary.fleiss_kappa.is_some() {
+            intervals.insert(
+                "fleiss_kappa",
+                ci(resample::bootstrap(n, r, args.seed, |idx| {
+                    coded.fleiss_kappa_of(idx.iter().copied())
+                })),
+            );
+        }
+    }
+    let fleiss_defined = agreement::fleiss_kappa(&data, &categories)?.is_some();
+    let output = AgreeOutput {
+        n_units: summary.n_units,
+        n_coders: coders.len(),
+        level,
+        categories: categories.clone(),
+        percent_agreement: summary.percent_agreement,
+        krippendorff_alpha: summary.krippendorff_alpha,
+        cohen_kappa: two.then(|| kappa_of(None)),
+        weighted_kappa_linear: two.then(|| kappa_of(Some(KappaWeights::Linear))),
+        weighted_kappa_quadratic: two.then(|| kappa_of(Some(KappaWeights::Quadratic))),
+        fleiss_kappa: fleiss_defined.then_some(summary.fleiss_kappa),
+        pairwise,
+        confidence_intervals: intervals,
+        resamples: args.resamples,
+        seed: args.seed,
+    };
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&output)?),
+        Format::Text => print!("{}", render_agree(&output)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fmt(value: Option<f64>) -> String {
+    value.map_or("undefined".into(), |v| format!("{v:.4}"))
+}
+
+fn render_agree(o: &AgreeOutput) -> String {
+    let ci = |name: &str| -> String {
+        match o.confidence_intervals.get(name) {
+            Some(Some((lo, hi))) => format!("  95% CI [{lo:.4}, {hi:.4}]"),
+            _ => String::new(),
+        }
+    };
+    let mut out = format!(
+        "{} units, {} coders, level {:?}, categories {:?}\n",
+        o.n_units, o.n_coders, o.level, o.categories
+    );
+    out.push_str(&format!(
+        "percent agreement   {}{}\n",
+        fmt(o.percent_agreement),
+        ci("percent_agreement")
+    ));
+    out.push_str(&format!(
+        "Krippendorff alpha  {}{}\n",
+        fmt(o.krippendorff_alpha),
+        ci("krippendorff_alpha")
+    ));
+    if let Some(k) = o.cohen_kappa {
+        out.push_str(&format!(
+            "Cohen's kappa       {}{}\n",
+            fmt(k),
+            ci("cohen_kappa")
+        ));
+    }
+    if let Some(k) = o.weighted_kappa_linear {
+        out.push_str(&format!("weighted (linear)   {}\n", fmt(k)));
+    }
+    if let Some(k) = o.weighted_kappa_quadratic {
+        out.push_str(&format!("weighted (quadr.)   {}\n", fmt(k)));
+    }
+    if let Some(k) = o.fleiss_kappa {
+        out.push_str(&format!(
+            "Fleiss' kappa       {}{}\n",
+            fmt(k),
+            ci("fleiss_kappa")
+        ));
+    }
+    if o.n_coders > 2 {
+        for p in &o.pairwise {
+            out.push_str(&format!(
+                "  {} vs {} (n = {}): kappa {}\n",
+                p.coder_a,
+                p.coder_b,
+                p.n,
+                fmt(p.cohen_kappa)
+            ));
+        }
+    }
+    out
+}
