@@ -9,5 +9,7 @@ pub mod agreement;
 pub mod anova;
 pub mod hypothesis;
 pub mod intervals;
+pub mod probe;
 pub mod resample;
 pub mod results;
+pub mod study;

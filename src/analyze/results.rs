@@ -163,7 +163,8 @@ pub struct CellResult {
     pub n: usize,
     /// Mean of the per-transcript scores (each the mean over its raters), with a bootstrap CI.
     pub mean: Estimate,
-    /// Share of transcripts at the top level (every rater gave the top level), with a Wilson CI.
+    /// Share of transcripts at the top level (their raters' mean within half a level of the top),
+    /// with a Wilson CI.
     pub ceiling_share: Estimate,
 }
 

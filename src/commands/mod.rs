@@ -4,6 +4,7 @@
 
 mod blind_cmd;
 mod rate_cmds;
+mod report_cmd;
 mod run_cmds;
 mod study_cmds;
 
@@ -37,9 +38,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Rate(args) => rate_cmds::rate(&args),
         Command::Unblind(args) => rate_cmds::unblind(&args),
         Command::Agree(args) => rate_cmds::agree(&args),
-        Command::Judge(_) | Command::Report(_) | Command::Prereg(_) | Command::Demo(_) => {
-            anyhow::bail!("not available yet")
-        }
+        Command::Report(args) => report_cmd::report(&args),
+        Command::Prereg(args) => report_cmd::prereg(&args),
+        Command::Judge(_) | Command::Demo(_) => anyhow::bail!("not available yet"),
         Command::Sim(SimCommand::Serve(args)) => run_cmds::sim_serve(&args),
     }
 }

@@ -297,13 +297,16 @@ pub fn csv_bytes<T: Serialize>(rows: &[T]) -> anyhow::Result<Vec<u8>> {
     for row in rows {
         writer.serialize(row)?;
     }
-    Ok(writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+/// A coding sheet: the coders' names and the units x coders values.
+struct CodingSheet {
+    coders: Vec<String>,
+    data: Vec<Vec<Option<f64>>>,
 }
 
 /// Reads `unit,coder,value` into reliability data (units x coders).
-fn read_coding_sheet(
-    path: &Path,
-) -> anyhow::Result<(Vec<String>, Vec<String>, Vec<Vec<Option<f64>>>)> {
+fn read_coding_sheet(path: &Path) -> anyhow::Result<CodingSheet> {
     let text = store::read_to_string(path)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut reader = csv::ReaderBuilder::new()
@@ -363,7 +366,7 @@ fn read_coding_sheet(
     for ((u, c), (v, _)) in values {
         data[u][c] = Some(v);
     }
-    Ok((units, coders, data))
+    Ok(CodingSheet { coders, data })
 }
 
 fn index_of(list: &mut Vec<String>, name: String) -> usize {
@@ -411,7 +414,7 @@ struct AgreePair {
 }
 
 pub fn agree(args: &AgreeArgs) -> anyhow::Result<ExitCode> {
-    let (_units, coders, data) = read_coding_sheet(&args.file)?;
+    let CodingSheet { coders, data } = read_coding_sheet(&args.file)?;
     let level = match args.level {
         AgreeLevel::Nominal => Level::Nominal,
         AgreeLevel::Ordinal => Level::Ordinal,
