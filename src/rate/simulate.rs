@@ -101,6 +101,76 @@ pub fn rate_item(
     Ok(out)
 }
 
+/// A simulated rater's whole packet: reads the blinded items only (never the key) and returns a
+/// ratings file in the import format, with "no" as the answer to the identity question. The
+/// rater's leniency and noise come from its name and `seed`; each item's draws from the seed and
+/// the item id, so the sheet does not depend on packet order.
+pub fn rate_packet(
+    packet: &crate::blind::packet::PacketJson,
+    seed: u64,
+) -> Result<Vec<u8>, RateError> {
+    let profile = RaterProfile::new(&packet.rater, seed);
+    let levels: Vec<Vec<(i64, &str)>> = packet
+        .rubric
+        .dimensions
+        .iter()
+        .map(|d| {
+            d.levels
+                .iter()
+                .map(|l| (l.value, l.anchor.as_str()))
+                .collect()
+        })
+        .collect();
+    let dims: Vec<DimensionSpec> = packet
+        .rubric
+        .dimensions
+        .iter()
+        .zip(&levels)
+        .map(|(d, levels)| DimensionSpec {
+            id: &d.id,
+            question: &d.question,
+            levels,
+        })
+        .collect();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(&packet.csv_columns)
+        .expect("writing to memory");
+    for item in &packet.items {
+        let conversation: Vec<(Role, &str)> = item
+            .turns
+            .iter()
+            .filter_map(|t| match t.role {
+                crate::provider::Role::User => Some((Role::User, t.content.as_str())),
+                crate::provider::Role::Assistant => Some((Role::Assistant, t.content.as_str())),
+                crate::provider::Role::System => None,
+            })
+            .collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(crate::hash::derive_seed(&[
+            "simulated-rater",
+            &packet.rater,
+            &seed.to_string(),
+            &item.item_id,
+        ]));
+        let scores: BTreeMap<String, i64> = rate_item(&profile, &mut rng, &dims, &conversation)?
+            .into_iter()
+            .collect();
+        let row: Vec<String> = packet
+            .csv_columns
+            .iter()
+            .map(|column| match column.as_str() {
+                "rater" => packet.rater.clone(),
+                "item_id" => item.item_id.clone(),
+                "comment" => String::new(),
+                "identity_guess" => "no".to_string(),
+                dim => scores.get(dim).map(i64::to_string).unwrap_or_default(),
+            })
+            .collect();
+        writer.write_record(&row).expect("writing to memory");
+    }
+    Ok(writer.into_inner().expect("writing to memory"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,74 +443,4 @@ mod tests {
         );
         assert!(gamma[0] < 0.4, "{gamma:?}");
     }
-}
-
-/// A simulated rater's whole packet: reads the blinded items only (never the key) and returns a
-/// ratings file in the import format, with "no" as the answer to the identity question. The
-/// rater's leniency and noise come from its name and `seed`; each item's draws from the seed and
-/// the item id, so the sheet does not depend on packet order.
-pub fn rate_packet(
-    packet: &crate::blind::packet::PacketJson,
-    seed: u64,
-) -> Result<Vec<u8>, RateError> {
-    let profile = RaterProfile::new(&packet.rater, seed);
-    let levels: Vec<Vec<(i64, &str)>> = packet
-        .rubric
-        .dimensions
-        .iter()
-        .map(|d| {
-            d.levels
-                .iter()
-                .map(|l| (l.value, l.anchor.as_str()))
-                .collect()
-        })
-        .collect();
-    let dims: Vec<DimensionSpec> = packet
-        .rubric
-        .dimensions
-        .iter()
-        .zip(&levels)
-        .map(|(d, levels)| DimensionSpec {
-            id: &d.id,
-            question: &d.question,
-            levels,
-        })
-        .collect();
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record(&packet.csv_columns)
-        .expect("writing to memory");
-    for item in &packet.items {
-        let conversation: Vec<(Role, &str)> = item
-            .turns
-            .iter()
-            .filter_map(|t| match t.role {
-                crate::provider::Role::User => Some((Role::User, t.content.as_str())),
-                crate::provider::Role::Assistant => Some((Role::Assistant, t.content.as_str())),
-                crate::provider::Role::System => None,
-            })
-            .collect();
-        let mut rng = ChaCha8Rng::seed_from_u64(crate::hash::derive_seed(&[
-            "simulated-rater",
-            &packet.rater,
-            &seed.to_string(),
-            &item.item_id,
-        ]));
-        let scores: BTreeMap<String, i64> = rate_item(&profile, &mut rng, &dims, &conversation)?
-            .into_iter()
-            .collect();
-        let row: Vec<String> = packet
-            .csv_columns
-            .iter()
-            .map(|column| match column.as_str() {
-                "rater" => packet.rater.clone(),
-                "item_id" => item.item_id.clone(),
-                "comment" => String::new(),
-                "identity_guess" => "no".to_string(),
-                dim => scores.get(dim).map(i64::to_string).unwrap_or_default(),
-            })
-            .collect();
-        writer.write_record(&row).expect("writing to memory");
-    }
-    Ok(writer.into_inner().expect("writing to memory"))
 }
