@@ -151,10 +151,15 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
         }
         let rater = field(rater_col);
         let item_id = field(item_col);
+        // A row without any score is an item left unrated: coverage reports it.
+        if dim_cols.iter().all(|&c| field(c).is_empty()) {
+            continue;
+        }
         let mut row_problems = Vec::new();
+        let known_rater = is_judge(&rater) || round.raters.contains(&rater);
         if rater.is_empty() {
             row_problems.push("the rater is empty".to_string());
-        } else if !is_judge(&rater) && !round.raters.contains(&rater) {
+        } else if !known_rater {
             row_problems.push(format!(
                 "rater '{rater}' is not a rater of this round ({})",
                 round.raters.join(", ")
@@ -163,7 +168,7 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
         match round.assigned.get(item_id.as_str()) {
             None => row_problems.push(format!("unknown item id '{item_id}'")),
             Some(raters)
-                if !is_judge(&rater) && !rater.is_empty() && !raters.contains(rater.as_str()) =>
+                if known_rater && !is_judge(&rater) && !raters.contains(rater.as_str()) =>
             {
                 row_problems.push(format!(
                     "item '{item_id}' was not assigned to rater '{rater}'"
@@ -200,8 +205,7 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
                 }
             }
         }
-        let rated = scores.iter().any(Option::is_some);
-        if rated {
+        {
             let missing: Vec<&str> = dims
                 .iter()
                 .zip(&scores)
@@ -220,9 +224,6 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
             for message in row_problems {
                 problems.push(problem(Some(line), message));
             }
-            continue;
-        }
-        if !rated {
             continue;
         }
         ratings.push(Rating {
