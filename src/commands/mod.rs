@@ -3,6 +3,7 @@
 //! pure stages, and do the I/O (through `store`) around them.
 
 mod blind_cmd;
+mod judge_cmd;
 mod rate_cmds;
 mod report_cmd;
 mod run_cmds;
@@ -40,7 +41,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Agree(args) => rate_cmds::agree(&args),
         Command::Report(args) => report_cmd::report(&args),
         Command::Prereg(args) => report_cmd::prereg(&args),
-        Command::Judge(_) | Command::Demo(_) => anyhow::bail!("not available yet"),
+        Command::Judge(args) => judge_cmd::judge(&args),
+        Command::Demo(_) => anyhow::bail!("not available yet"),
         Command::Sim(SimCommand::Serve(args)) => run_cmds::sim_serve(&args),
     }
 }

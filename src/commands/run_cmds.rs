@@ -434,7 +434,7 @@ async fn execute(
         sim.as_ref().map(|s| s.openai_base_url()).as_deref(),
     )?;
 
-    let mut log = transcripts::TranscriptLog::open(log_path, truncated_tail)?;
+    let mut log = transcripts::JsonlLog::open(log_path, truncated_tail)?;
     let cancel = CancellationToken::new();
     let (tx, mut rx) = mpsc::channel::<TranscriptRecord>(256);
     // The writer appends each record the moment it arrives; a write failure stops the run.

@@ -3,4 +3,5 @@
 
 pub mod cues;
 pub mod import;
+pub mod judge;
 pub mod simulate;

@@ -413,6 +413,15 @@ impl Runner {
         record
     }
 
+    /// One request outside the matrix (a judge's), under the same limits, retries and stopping
+    /// rules as the cells: the reply and the attempts it took.
+    pub async fn ask(&self, label: &str, alias: &str, chat: &ChatRequest) -> Result<(Reply, u32), CellError> {
+        self.request(label, alias, chat)
+            .await
+            .map(|s| (s.reply, s.attempts))
+            .map_err(|f| f.error)
+    }
+
     /// One model request with retries.
     async fn request(
         &self,

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use super::StoreError;
-use crate::run::record::TranscriptRecord;
 
 pub const FILE_NAME: &str = "transcripts.jsonl";
 
@@ -94,13 +93,13 @@ pub fn for_each<T: DeserializeOwned>(
     Ok(report)
 }
 
-/// An open log, positioned to append.
-pub struct TranscriptLog {
+/// An open JSON-lines log (transcripts, judge answers), positioned to append.
+pub struct JsonlLog {
     file: File,
     path: PathBuf,
 }
 
-impl TranscriptLog {
+impl JsonlLog {
     /// Opens (creating) the log for appending. If the log ends in a truncated line, that line is
     /// moved to `transcripts.partial.txt` beside it and cut from the log first.
     pub fn open(path: &Path, tail: Option<&TruncatedTail>) -> Result<Self, StoreError> {
@@ -119,7 +118,7 @@ impl TranscriptLog {
             file.seek(SeekFrom::Start(tail.offset))
                 .map_err(write_error)?;
             file.read_to_end(&mut fragment).map_err(write_error)?;
-            let partial = path.with_file_name("transcripts.partial.txt");
+            let partial = path.with_extension("partial.txt");
             let mut keep = OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -138,14 +137,14 @@ impl TranscriptLog {
             file.set_len(tail.offset).map_err(write_error)?;
             file.sync_all().map_err(write_error)?;
         }
-        Ok(TranscriptLog {
+        Ok(JsonlLog {
             file,
             path: path.to_path_buf(),
         })
     }
 
     /// Appends one record as a single line and flushes it to the operating system.
-    pub fn append(&mut self, record: &TranscriptRecord) -> Result<(), StoreError> {
+    pub fn append<T: serde::Serialize>(&mut self, record: &T) -> Result<(), StoreError> {
         let mut line = serde_json::to_vec(record).expect("records serialise");
         line.push(b'\n');
         // One write call per line: with O_APPEND, a concurrent reader never sees half a record
@@ -171,7 +170,7 @@ impl TranscriptLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::record::{RecordHead, Status, TokenUsage};
+    use crate::run::record::{RecordHead, Status, TokenUsage, TranscriptRecord};
 
     fn record(id: &str) -> TranscriptRecord {
         TranscriptRecord {
@@ -203,7 +202,7 @@ mod tests {
     fn appended_records_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
-        let mut log = TranscriptLog::open(&path, None).unwrap();
+        let mut log = JsonlLog::open(&path, None).unwrap();
         log.append(&record("a")).unwrap();
         log.append(&record("b")).unwrap();
         let (records, report) = read::<TranscriptRecord>(&path).unwrap();
@@ -225,7 +224,7 @@ mod tests {
         let tail = report.truncated_tail.clone().unwrap();
         assert_eq!(tail.line, 2);
 
-        let mut log = TranscriptLog::open(&path, Some(&tail)).unwrap();
+        let mut log = JsonlLog::open(&path, Some(&tail)).unwrap();
         log.append(&record("c")).unwrap();
         let (records, report) = read::<TranscriptRecord>(&path).unwrap();
         assert_eq!(
