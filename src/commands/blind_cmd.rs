@@ -55,6 +55,12 @@ fn valid_name(name: &str) -> bool {
 }
 
 pub fn blind(args: &BlindArgs) -> anyhow::Result<ExitCode> {
+    blind_round(args, true)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Blinds a round; `verbose` prints warnings and the summary (the demo keeps quiet).
+pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
     let manifest = read_run_manifest(&args.run_dir)?;
     let study = &manifest.study;
     let raters: Vec<String> = args
@@ -182,8 +188,10 @@ pub fn blind(args: &BlindArgs) -> anyhow::Result<ExitCode> {
         created_at: &created_at,
     })?;
 
-    for warning in &built.warnings {
-        eprintln!("warning: {warning}");
+    if verbose {
+        for warning in &built.warnings {
+            eprintln!("warning: {warning}");
+        }
     }
     if !built.leaks.is_empty() {
         let mut report = String::new();
@@ -216,6 +224,9 @@ pub fn blind(args: &BlindArgs) -> anyhow::Result<ExitCode> {
     }
 
     write_round(&args.run_dir.join(BLIND_DIR), &round_name, &built.files)?;
+    if !verbose {
+        return Ok(round_dir);
+    }
 
     let items = built.key.items.len();
     let mut loads: BTreeMap<&str, usize> = BTreeMap::new();
@@ -253,7 +264,7 @@ pub fn blind(args: &BlindArgs) -> anyhow::Result<ExitCode> {
         round_dir.join(round::KEY_FILE).display(),
         built.key_sha256
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(round_dir)
 }
 
 /// Writes a round into a hidden temporary folder, then renames it into place: a round exists

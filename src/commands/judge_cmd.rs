@@ -44,19 +44,31 @@ pub struct JudgeRecord {
 }
 
 pub fn judge(args: &JudgeArgs) -> anyhow::Result<ExitCode> {
+    let (_, unrated) = judge_round(args, true)?;
+    Ok(if unrated == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Rates a round with a judge; returns the ratings file and the number of items without a usable
+/// answer. `verbose` prints progress and the summary.
+pub fn judge_round(args: &JudgeArgs, verbose: bool) -> anyhow::Result<(std::path::PathBuf, usize)> {
     let manifest_path = args.round_dir.join(PACKETS_DIR).join(MANIFEST_FILE);
     if !manifest_path.is_file() {
-        bail!("{} is not a blinding round: it has no {PACKETS_DIR}/{MANIFEST_FILE}", args.round_dir.display());
+        bail!(
+            "{} is not a blinding round: it has no {PACKETS_DIR}/{MANIFEST_FILE}",
+            args.round_dir.display()
+        );
     }
     let round: RoundManifest = store::read_json(&manifest_path)?;
     let study: Study = match &args.study {
         Some(dir) => study::load(dir)?,
         None => {
-            let run_dir = args
-                .round_dir
-                .parent()
-                .and_then(Path::parent)
-                .context("a round folder lives in RUN/blind/ROUND; pass --study to name the study")?;
+            let run_dir = args.round_dir.parent().and_then(Path::parent).context(
+                "a round folder lives in RUN/blind/ROUND; pass --study to name the study",
+            )?;
             read_run_manifest(run_dir)?.study
         }
     };
@@ -64,31 +76,55 @@ pub fn judge(args: &JudgeArgs) -> anyhow::Result<ExitCode> {
         bail!(
             "unknown model '{}': the study's models are {}",
             args.model,
-            study.models.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", ")
+            study
+                .models
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     };
     // The items, once each, from the packets raters got.
     let mut items: BTreeMap<String, Item> = BTreeMap::new();
     for rater in round.packets.keys() {
-        let packet: PacketJson = store::read_json(&args.round_dir.join(PACKETS_DIR).join(format!("{rater}.json")))?;
+        let packet: PacketJson = store::read_json(
+            &args
+                .round_dir
+                .join(PACKETS_DIR)
+                .join(format!("{rater}.json")),
+        )?;
         for item in packet.items {
             items.entry(item.item_id.clone()).or_insert(item);
         }
     }
     let judge_name = format!("{JUDGE_PREFIX}{}", args.model);
-    let log_path = args.round_dir.join("judges").join(format!("{judge_name}.jsonl"));
+    let log_path = args
+        .round_dir
+        .join("judges")
+        .join(format!("{judge_name}.jsonl"));
     let (done, report) = transcripts::read::<JudgeRecord>(&log_path)?;
-    let ok: BTreeSet<String> = done.iter().filter(|r| r.ok).map(|r| r.item_id.clone()).collect();
-    let todo: Vec<Item> = items.values().filter(|i| !ok.contains(&i.item_id)).cloned().collect();
-    eprintln!(
-        "Judge {judge_name}: {} of {} items to rate ({} done before).",
-        todo.len(),
-        items.len(),
-        ok.len()
-    );
+    let ok: BTreeSet<String> = done
+        .iter()
+        .filter(|r| r.ok)
+        .map(|r| r.item_id.clone())
+        .collect();
+    let todo: Vec<Item> = items
+        .values()
+        .filter(|i| !ok.contains(&i.item_id))
+        .cloned()
+        .collect();
+    if verbose {
+        eprintln!(
+            "Judge {judge_name}: {} of {} items to rate ({} done before).",
+            todo.len(),
+            items.len(),
+            ok.len()
+        );
+    }
     if !todo.is_empty() {
         if let Some(parent) = log_path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
         }
         let mut log = transcripts::JsonlLog::open(&log_path, report.truncated_tail.as_ref())?;
         let (tx, mut rx) = mpsc::channel::<JudgeRecord>(64);
@@ -99,7 +135,14 @@ pub fn judge(args: &JudgeArgs) -> anyhow::Result<ExitCode> {
             log.sync()?;
             Ok(())
         });
-        runtime()?.block_on(rate_all(&study, &spec.id, &round, todo, args.concurrency as usize, tx))?;
+        runtime()?.block_on(rate_all(
+            &study,
+            &spec.id,
+            &round,
+            todo,
+            args.concurrency as usize,
+            tx,
+        ))?;
         writer
             .join()
             .map_err(|_| anyhow::anyhow!("the judge's writer panicked"))??;
@@ -126,15 +169,34 @@ pub fn judge(args: &JudgeArgs) -> anyhow::Result<ExitCode> {
                 "rater" => judge_name.clone(),
                 "item_id" => item_id.to_string(),
                 "comment" | "identity_guess" => String::new(),
-                dim => record.scores.get(dim).map(i64::to_string).unwrap_or_default(),
+                dim => record
+                    .scores
+                    .get(dim)
+                    .map(i64::to_string)
+                    .unwrap_or_default(),
             })
             .collect();
         writer.write_record(&row)?;
     }
     let out = args.round_dir.join(format!("{judge_name}.csv"));
-    store::write_atomic(&out, &writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
-    let failed: Vec<&&JudgeRecord> = failures.iter().filter(|(id, _)| !latest.contains_key(*id)).map(|(_, r)| r).collect();
-    println!("Judge {judge_name} rated {} of {} items into {}.", latest.len(), items.len(), out.display());
+    store::write_atomic(
+        &out,
+        &writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?,
+    )?;
+    let failed: Vec<&&JudgeRecord> = failures
+        .iter()
+        .filter(|(id, _)| !latest.contains_key(*id))
+        .map(|(_, r)| r)
+        .collect();
+    if !verbose {
+        return Ok((out, failed.len()));
+    }
+    println!(
+        "Judge {judge_name} rated {} of {} items into {}.",
+        latest.len(),
+        items.len(),
+        out.display()
+    );
     if !failed.is_empty() {
         println!(
             "{} items have no usable answer (e.g. {}: {}); run the same command again to retry them.",
@@ -142,10 +204,12 @@ pub fn judge(args: &JudgeArgs) -> anyhow::Result<ExitCode> {
             failed[0].item_id,
             failed[0].error.as_deref().unwrap_or("unknown error")
         );
-        return Ok(ExitCode::FAILURE);
+    } else {
+        println!(
+            "Add it to `blindfold unblind` with the human ratings to compare judge and human agreement."
+        );
     }
-    println!("Add it to `blindfold unblind` with the human ratings to compare judge and human agreement.");
-    Ok(ExitCode::SUCCESS)
+    Ok((out, failed.len()))
 }
 
 async fn rate_all(
@@ -163,7 +227,11 @@ async fn rate_all(
         None
     };
     let models = BTreeSet::from([alias]);
-    let endpoints = endpoints(study, &models, sim.as_ref().map(|s| s.openai_base_url()).as_deref())?;
+    let endpoints = endpoints(
+        study,
+        &models,
+        sim.as_ref().map(|s| s.openai_base_url()).as_deref(),
+    )?;
     let runner = Arc::new(Runner::new(
         Arc::new(study.clone()),
         endpoints,
@@ -178,8 +246,13 @@ async fn rate_all(
     let mut tasks = tokio::task::JoinSet::new();
     for item in items {
         let permit = slots.clone().acquire_owned().await?;
-        let (runner, rubric, records, alias, max_tokens) =
-            (runner.clone(), rubric.clone(), records.clone(), alias.to_string(), spec.max_tokens);
+        let (runner, rubric, records, alias, max_tokens) = (
+            runner.clone(),
+            rubric.clone(),
+            records.clone(),
+            alias.to_string(),
+            spec.max_tokens,
+        );
         tasks.spawn(async move {
             let request = judge_request(&item, &rubric, max_tokens, seed);
             let record = match runner.ask(&item.item_id, &alias, &request).await {
@@ -187,7 +260,12 @@ async fn rate_all(
                     Ok(scores) => JudgeRecord {
                         item_id: item.item_id.clone(),
                         ok: true,
-                        scores: rubric.dimensions.iter().map(|d| d.id.clone()).zip(scores).collect(),
+                        scores: rubric
+                            .dimensions
+                            .iter()
+                            .map(|d| d.id.clone())
+                            .zip(scores)
+                            .collect(),
                         error: None,
                         answer: reply.text,
                         attempts,

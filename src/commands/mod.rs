@@ -3,6 +3,7 @@
 //! pure stages, and do the I/O (through `store`) around them.
 
 mod blind_cmd;
+mod demo_cmd;
 mod judge_cmd;
 mod rate_cmds;
 mod report_cmd;
@@ -42,7 +43,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report_cmd::report(&args),
         Command::Prereg(args) => report_cmd::prereg(&args),
         Command::Judge(args) => judge_cmd::judge(&args),
-        Command::Demo(_) => anyhow::bail!("not available yet"),
+        Command::Demo(args) => demo_cmd::demo(&args),
         Command::Sim(SimCommand::Serve(args)) => run_cmds::sim_serve(&args),
     }
 }

@@ -97,6 +97,12 @@ pub struct NoteRow {
 }
 
 pub fn unblind(args: &UnblindArgs) -> anyhow::Result<ExitCode> {
+    unblind_round(args, true)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Un-blinds a round; `verbose` prints the summary and coverage (the demo keeps quiet).
+pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
     let round = load_round(&args.round_dir)?;
     let manifest = &round.manifest;
     let mut assigned: HashMap<&str, HashSet<&str>> = HashMap::new();
@@ -233,7 +239,9 @@ pub fn unblind(args: &UnblindArgs) -> anyhow::Result<ExitCode> {
     notes.sort_by(|a, b| (&a.item_id, &a.rater).cmp(&(&b.item_id, &b.rater)));
     store::write_atomic(&args.round_dir.join(UNBLINDED), &csv_bytes(&rows)?)?;
     store::write_atomic(&args.round_dir.join(NOTES), &csv_bytes(&notes)?)?;
-
+    if !verbose {
+        return Ok(());
+    }
     let raters: std::collections::BTreeSet<&str> =
         ratings.iter().map(|r| r.rater.as_str()).collect();
     println!(
@@ -251,7 +259,7 @@ pub fn unblind(args: &UnblindArgs) -> anyhow::Result<ExitCode> {
     for (who, assigned, rated) in &coverage {
         println!("  {who}: {rated} of {assigned} rated");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// (who, expected ratings, present ratings): per human rater, then per condition; judges are

@@ -80,6 +80,21 @@ pub struct Prereg {
 }
 
 pub fn prereg(args: &PreregArgs) -> anyhow::Result<ExitCode> {
+    let (out, sha) = prereg_quiet(args)?;
+    println!(
+        "Wrote {} and {}.",
+        out.join("prereg.json").display(),
+        out.join("prereg.md").display()
+    );
+    println!("prereg.json SHA-256: {sha}");
+    println!(
+        "Post this hash (e.g. in a public registry or a timestamped commit) before any rating is done."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the pre-registration; returns its folder and the SHA-256 of prereg.json.
+pub fn prereg_quiet(args: &PreregArgs) -> anyhow::Result<(PathBuf, String)> {
     let study = study_mod::load(&args.study)?;
     let plan = crate::plan::plan(&study);
     let mut rounds = BTreeMap::new();
@@ -119,16 +134,7 @@ pub fn prereg(args: &PreregArgs) -> anyhow::Result<ExitCode> {
     let markdown = prereg_markdown(&document, &sha);
     store::write_atomic(&out.join("prereg.json"), &json)?;
     store::write_atomic(&out.join("prereg.md"), markdown.as_bytes())?;
-    println!(
-        "Wrote {} and {}.",
-        out.join("prereg.json").display(),
-        out.join("prereg.md").display()
-    );
-    println!("prereg.json SHA-256: {sha}");
-    println!(
-        "Post this hash (e.g. in a public registry or a timestamped commit) before any rating is done."
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok((out, sha))
 }
 
 fn prereg_markdown(p: &Prereg, sha: &str) -> String {

@@ -14,13 +14,24 @@ pub const JUDGE_SYSTEM: &str = "You are a careful, impartial rater of conversati
 You rate what the assistant did for this user, using the rubric's level descriptions, and you answer only in the requested format.";
 
 /// The judge's request for one item.
-pub fn judge_request(item: &Item, rubric: &Rubric, max_tokens: Option<u32>, seed: u64) -> ChatRequest {
+pub fn judge_request(
+    item: &Item,
+    rubric: &Rubric,
+    max_tokens: Option<u32>,
+    seed: u64,
+) -> ChatRequest {
     let mut prompt = String::from(
         "Rate the transcript below on every dimension of the rubric. You do not know which system \
          wrote it; judge only what is in the transcript.\n\n## Rubric\n",
     );
     for d in &rubric.dimensions {
-        prompt.push_str(&format!("### {} (integer {}-{})\nQuestion: {}\n", d.id, d.min(), d.max(), d.question));
+        prompt.push_str(&format!(
+            "### {} (integer {}-{})\nQuestion: {}\n",
+            d.id,
+            d.min(),
+            d.max(),
+            d.question
+        ));
         for l in &d.levels {
             prompt.push_str(&format!("- {}: {} — {}\n", l.value, l.label, l.anchor));
         }
@@ -75,11 +86,21 @@ pub fn parse_judgement(text: &str, rubric: &Rubric) -> Result<Vec<i64>, String> 
             .ok_or_else(|| format!("no score for {}", d.id))?;
         let v = value
             .as_i64()
-            .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            .or_else(|| {
+                value
+                    .as_f64()
+                    .filter(|f| f.fract() == 0.0)
+                    .map(|f| f as i64)
+            })
             .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
             .ok_or_else(|| format!("{}: {value} is not an integer", d.id))?;
         if !d.has_level(v) {
-            return Err(format!("{}: {v} is not a level of the scale ({}-{})", d.id, d.min(), d.max()));
+            return Err(format!(
+                "{}: {v} is not a level of the scale ({}-{})",
+                d.id,
+                d.min(),
+                d.max()
+            ));
         }
         scores.push(v);
     }
@@ -96,8 +117,14 @@ mod tests {
         Item {
             item_id: "AAAA-1111".into(),
             turns: vec![
-                Turn { role: Role::User, content: "Can I reheat rice?".into() },
-                Turn { role: Role::Assistant, content: "Yes, if it was refrigerated quickly.".into() },
+                Turn {
+                    role: Role::User,
+                    content: "Can I reheat rice?".into(),
+                },
+                Turn {
+                    role: Role::Assistant,
+                    content: "Yes, if it was refrigerated quickly.".into(),
+                },
             ],
         }
     }
@@ -107,10 +134,21 @@ mod tests {
         let rubric = defaults::study().unwrap().rubric;
         let request = judge_request(&item(), &rubric, Some(200), 4);
         let prompt = &request.messages[0].content;
-        for needle in ["## Rubric", "### verification_support (integer 0-2)", "- 2: Full —", "## Transcript", "**User:** Can I reheat rice?", "## Answer format", "\"helpfulness\": 1"] {
+        for needle in [
+            "## Rubric",
+            "### verification_support (integer 0-2)",
+            "- 2: Full —",
+            "## Transcript",
+            "**User:** Can I reheat rice?",
+            "## Answer format",
+            "\"helpfulness\": 1",
+        ] {
             assert!(prompt.contains(needle), "{needle} in {prompt}");
         }
-        assert!(!prompt.contains("AAAA-1111"), "the item id is not the judge's business");
+        assert!(
+            !prompt.contains("AAAA-1111"),
+            "the item id is not the judge's business"
+        );
     }
 
     #[test]
@@ -120,9 +158,18 @@ mod tests {
         assert_eq!(parse_judgement(good, &rubric), Ok(vec![2, 1, 0, 4]));
         for (bad, reason) in [
             ("I think it's good.", "no JSON object"),
-            ("{\"verification_support\": 2}", "no score for process_steerability"),
-            ("{\"verification_support\": 3, \"process_steerability\": 1, \"uncertainty_disclosure\": 0, \"helpfulness\": 4}", "not a level"),
-            ("{\"verification_support\": 1.5, \"process_steerability\": 1, \"uncertainty_disclosure\": 0, \"helpfulness\": 4}", "not an integer"),
+            (
+                "{\"verification_support\": 2}",
+                "no score for process_steerability",
+            ),
+            (
+                "{\"verification_support\": 3, \"process_steerability\": 1, \"uncertainty_disclosure\": 0, \"helpfulness\": 4}",
+                "not a level",
+            ),
+            (
+                "{\"verification_support\": 1.5, \"process_steerability\": 1, \"uncertainty_disclosure\": 0, \"helpfulness\": 4}",
+                "not an integer",
+            ),
         ] {
             let error = parse_judgement(bad, &rubric).unwrap_err();
             assert!(error.contains(reason), "{bad}: {error}");
@@ -133,9 +180,16 @@ mod tests {
     fn the_simulated_judge_answers_in_the_format() {
         let rubric = defaults::study().unwrap().rubric;
         let request = judge_request(&item(), &rubric, None, 1);
-        let messages: Vec<(crate::sim::model::Role, &str)> =
-            vec![(crate::sim::model::Role::User, request.messages[0].content.as_str())];
-        let reply = crate::sim::model::respond(crate::sim::model::SimModel::Beta, request.system.as_deref(), &messages, 1);
+        let messages: Vec<(crate::sim::model::Role, &str)> = vec![(
+            crate::sim::model::Role::User,
+            request.messages[0].content.as_str(),
+        )];
+        let reply = crate::sim::model::respond(
+            crate::sim::model::SimModel::Beta,
+            request.system.as_deref(),
+            &messages,
+            1,
+        );
         let scores = parse_judgement(&reply.text, &rubric).unwrap();
         assert_eq!(scores.len(), 4);
     }

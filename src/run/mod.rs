@@ -415,7 +415,12 @@ impl Runner {
 
     /// One request outside the matrix (a judge's), under the same limits, retries and stopping
     /// rules as the cells: the reply and the attempts it took.
-    pub async fn ask(&self, label: &str, alias: &str, chat: &ChatRequest) -> Result<(Reply, u32), CellError> {
+    pub async fn ask(
+        &self,
+        label: &str,
+        alias: &str,
+        chat: &ChatRequest,
+    ) -> Result<(Reply, u32), CellError> {
         self.request(label, alias, chat)
             .await
             .map(|s| (s.reply, s.attempts))
