@@ -75,6 +75,7 @@ pub struct StudyResults {
     pub raters: Vec<String>,
     pub judges: Vec<String>,
     pub n_items: usize,
+    /// Human ratings: (transcript, rater) pairs.
     pub n_ratings: usize,
     pub coverage: Coverage,
     pub dimensions: Vec<DimensionResults>,

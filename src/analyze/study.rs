@@ -1197,6 +1197,7 @@ pub fn analyze(input: &Input<'_>) -> StudyResults {
         n_ratings: input
             .observations
             .iter()
+            .filter(|o| !is_judge(&o.rater))
             .map(|o| (o.cell_id.as_str(), o.rater.as_str()))
             .collect::<BTreeSet<_>>()
             .len(),
