@@ -3,6 +3,7 @@
 mod fault_server;
 mod util;
 
+mod analysis;
 mod blind;
 mod run;
 mod sim;

@@ -1,0 +1,566 @@
+//! `agree`, `unblind`, `report`, `prereg` and `demo`: the numbers and the refusals.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{assert_clean_failure, blindfold, stderr_of, stdout_of};
+
+fn golden(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/stats")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Runs `agree --format json` on a long-format sheet.
+fn agree(sheet: &str, args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sheet.csv");
+    std::fs::write(&path, sheet).unwrap();
+    let output = blindfold()
+        .arg("agree")
+        .arg(&path)
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn close(actual: &Value, expected: f64, tolerance: f64, what: &str) {
+    let a = actual
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: {actual} is not a number"));
+    assert!(
+        (a - expected).abs() <= tolerance,
+        "{what}: {a} vs {expected} (± {tolerance})"
+    );
+}
+
+/// Reliability data (rows = coders, columns = units; null = missing) as a long sheet.
+fn sheet_from_matrix(rows: &[Vec<Option<f64>>]) -> String {
+    let mut sheet = String::from("unit,coder,value\n");
+    for (c, row) in rows.iter().enumerate() {
+        for (u, v) in row.iter().enumerate() {
+            match v {
+                Some(v) => sheet.push_str(&format!("u{u},c{c},{v}\n")),
+                // Missing ratings as empty values, the other form the format allows.
+                None if u % 2 == 0 => sheet.push_str(&format!("u{u},c{c},\n")),
+                None => {}
+            }
+        }
+    }
+    sheet
+}
+
+#[test]
+fn agree_reproduces_cohens_worked_example() {
+    let g = golden("cohen_kappa_wikipedia_grant_proposals.json");
+    let table = &g["data"]["table"];
+    let mut sheet = String::from("unit,coder,value\n");
+    let mut unit = 0;
+    for (a, row) in ["yes", "no"].iter().enumerate() {
+        for (b, col) in ["yes", "no"].iter().enumerate() {
+            for _ in 0..table[a][b].as_u64().unwrap() {
+                sheet.push_str(&format!(
+                    "p{unit},A,{}\np{unit},B,{}\n",
+                    (a == 0) as u8,
+                    (b == 0) as u8
+                ));
+                unit += 1;
+                let _ = (row, col);
+            }
+        }
+    }
+    let out = agree(&sheet, &[]);
+    let tol = g["tolerance"].as_f64().unwrap();
+    close(
+        &out["cohen_kappa"],
+        g["expected"]["kappa"].as_f64().unwrap(),
+        tol,
+        "kappa",
+    );
+    close(
+        &out["percent_agreement"],
+        g["expected"]["p_o"].as_f64().unwrap(),
+        tol,
+        "p_o",
+    );
+    assert_eq!(out["n_units"], 50);
+    assert_eq!(out["n_coders"], 2);
+    assert!(
+        out.get("weighted_kappa_linear").is_some() && out.get("weighted_kappa_quadratic").is_some()
+    );
+    assert!(
+        out.get("fleiss_kappa").is_some(),
+        "every unit has two ratings"
+    );
+}
+
+#[test]
+fn agree_reproduces_fleiss_worked_example() {
+    let g = golden("fleiss_kappa_wikipedia.json");
+    let mut sheet = String::from("unit,coder,value\n");
+    for (s, counts) in g["data"]["counts"].as_array().unwrap().iter().enumerate() {
+        let mut coder = 0;
+        for (category, n) in counts.as_array().unwrap().iter().enumerate() {
+            for _ in 0..n.as_u64().unwrap() {
+                sheet.push_str(&format!("s{s},r{coder},{}\n", category + 1));
+                coder += 1;
+            }
+        }
+    }
+    let out = agree(&sheet, &["--categories", "1,2,3,4,5"]);
+    close(
+        &out["fleiss_kappa"],
+        g["expected"]["kappa"].as_f64().unwrap(),
+        g["tolerance"].as_f64().unwrap(),
+        "fleiss",
+    );
+    assert!(
+        out.get("cohen_kappa").is_none(),
+        "14 coders: no two-coder statistics"
+    );
+}
+
+#[test]
+fn agree_reproduces_krippendorffs_worked_examples() {
+    let g = golden("krippendorff_alpha_wikipedia_3x15.json");
+    let rows: Vec<Vec<Option<f64>>> = g["data"]["reliability_data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().iter().map(Value::as_f64).collect())
+        .collect();
+    let sheet = sheet_from_matrix(&rows);
+    let tol = g["tolerance"].as_f64().unwrap();
+    for level in ["nominal", "interval"] {
+        let out = agree(&sheet, &["--level", level]);
+        close(
+            &out["krippendorff_alpha"],
+            g["expected"][level].as_f64().unwrap(),
+            tol,
+            level,
+        );
+    }
+    // Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", example C: 4 observers x
+    // 12 units with missing data; published to three decimals.
+    let grid = [
+        "1 2 3 3 2 1 4 1 2 . . .",
+        "1 2 3 3 2 2 4 1 2 5 . 3",
+        ". 3 3 3 2 3 4 2 2 5 1 .",
+        "1 2 3 3 2 4 4 1 2 5 1 .",
+    ];
+    let rows: Vec<Vec<Option<f64>>> = grid
+        .iter()
+        .map(|r| r.split(' ').map(|v| v.parse().ok()).collect())
+        .collect();
+    let sheet = sheet_from_matrix(&rows);
+    for (level, expected) in [
+        ("nominal", 0.743),
+        ("ordinal", 0.815),
+        ("interval", 0.849),
+        ("ratio", 0.797),
+    ] {
+        let out = agree(&sheet, &["--level", level]);
+        close(&out["krippendorff_alpha"], expected, 0.0005, level);
+    }
+}
+
+#[test]
+fn agree_reports_undefined_statistics_as_null() {
+    // Everyone always says 1: chance agreement is total, so kappa and alpha are undefined.
+    let out = agree("unit,coder,value\na,x,1\na,y,1\nb,x,1\nb,y,1\n", &[]);
+    assert_eq!(out["percent_agreement"], 1.0);
+    assert!(out["krippendorff_alpha"].is_null(), "{out}");
+    assert!(out["cohen_kappa"].is_null(), "{out}");
+    assert!(out["fleiss_kappa"].is_null(), "{out}");
+}
+
+#[test]
+fn agree_refuses_bad_sheets_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    for (sheet, needles) in [
+        ("unit,rater,value\n", &["missing column 'coder'"][..]),
+        (
+            "unit,coder,value\na,x,1\na,x,2\n",
+            &["bad.csv:3", "twice"][..],
+        ),
+        (
+            "unit,coder,value\na,x,high\n",
+            &["bad.csv:2", "not a number"][..],
+        ),
+    ] {
+        std::fs::write(&path, sheet).unwrap();
+        let output = blindfold().arg("agree").arg(&path).output().unwrap();
+        assert_clean_failure(&output, "bad.csv", needles);
+    }
+}
+
+/// A finished demo, shared by the tests that read its outputs (it takes a few seconds).
+fn demo() -> &'static (tempfile::TempDir, PathBuf) {
+    static DEMO: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    DEMO.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("demo");
+        let output = blindfold()
+            .arg("demo")
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        let text = stdout_of(&output);
+        assert!(text.contains("raised to ceiling"), "{text}");
+        assert!(text.contains("depends on the model"), "{text}");
+        assert!(text.contains("Krippendorff"), "{text}");
+        assert!(text.contains("report.html"), "{text}");
+        (tmp, out)
+    })
+}
+
+fn run_dir() -> PathBuf {
+    demo().1.join("study/runs/demo")
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_demo_writes_the_whole_report() {
+    let report = run_dir().join("report");
+    for file in [
+        "report.md",
+        "report.html",
+        "efficacy.csv",
+        "efficacy.json",
+        "agreement.json",
+        "results.json",
+        "tables/all.tex",
+        "figures/heatmap-verification_support.svg",
+    ] {
+        assert!(report.join(file).is_file(), "{file}");
+    }
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && !html.contains("<script"));
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    for needle in [
+        "interaction-level",
+        "Inferential distance",
+        "Krippendorff",
+        "Pre-registration",
+    ] {
+        assert!(md.contains(needle), "{needle}");
+    }
+    // The simulated raters' agreement and the judge's are reported.
+    let agreement = json(&report.join("agreement.json"));
+    let first = &agreement["dimensions"][0]["agreement"];
+    assert!(first["krippendorff_alpha"]["value"].as_f64().unwrap() > 0.5);
+    assert_eq!(first["judges"][0]["judge"], "judge-sim-gamma");
+}
+
+#[test]
+fn the_demo_shows_that_scaffold_efficacy_depends_on_the_model() {
+    let results = json(&run_dir().join("report/results.json"));
+    let primary = &results["dimensions"][0];
+    assert_eq!(primary["id"], "verification_support");
+    let effect = |model: &str| -> &Value {
+        primary["effects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["model"] == model && e["scaffold"] == "verification")
+            .unwrap()
+    };
+    assert_eq!(effect("sim-alpha")["label"], "raised_to_ceiling");
+    // The unresponsive model: "equivalent" only when the interval lies inside the margin.
+    let beta = effect("sim-beta");
+    let (lo, hi) = (
+        beta["effect"]["ci_low"].as_f64().unwrap(),
+        beta["effect"]["ci_high"].as_f64().unwrap(),
+    );
+    let margin = primary["margin"].as_f64().unwrap();
+    let inside = -margin < lo && hi < margin;
+    assert_eq!(
+        beta["label"],
+        if inside { "equivalent" } else { "inconclusive" },
+        "{beta}"
+    );
+    assert!(primary["interaction"]["p_value"].as_f64().unwrap() < 0.01);
+}
+
+/// Recomputes the model x scaffold means from unblinded.csv (mean over human raters per
+/// transcript, then over transcripts) and compares them with efficacy.csv and efficacy.json.
+#[test]
+fn report_tables_agree_with_a_recomputation_from_unblinded_csv() {
+    let run = run_dir();
+    let mut reader = csv::Reader::from_path(run.join("blind/round-1/unblinded.csv")).unwrap();
+    let mut per_cell: BTreeMap<(String, String, String, String), Vec<f64>> = BTreeMap::new();
+    for row in reader.deserialize::<BTreeMap<String, String>>() {
+        let row = row.unwrap();
+        if row["rater"].starts_with("judge-") {
+            continue;
+        }
+        per_cell
+            .entry((
+                row["dimension"].clone(),
+                row["model"].clone(),
+                row["scaffold"].clone(),
+                row["cell_id"].clone(),
+            ))
+            .or_default()
+            .push(row["score"].parse().unwrap());
+    }
+    let mut means: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
+    for ((dim, model, scaffold, _), scores) in per_cell {
+        means
+            .entry((dim, model, scaffold))
+            .or_default()
+            .push(scores.iter().sum::<f64>() / scores.len() as f64);
+    }
+    let mut checked = 0;
+    let mut reader = csv::Reader::from_path(run.join("report/efficacy.csv")).unwrap();
+    for row in reader.deserialize::<BTreeMap<String, String>>() {
+        let row = row.unwrap();
+        let transcripts = &means[&(
+            row["dimension"].clone(),
+            row["model"].clone(),
+            row["scaffold"].clone(),
+        )];
+        let expected = transcripts.iter().sum::<f64>() / transcripts.len() as f64;
+        let reported: f64 = row["mean"].parse().unwrap();
+        assert!(
+            (reported - expected).abs() < 1e-9,
+            "{row:?}: {reported} vs {expected}"
+        );
+        assert_eq!(row["n"], transcripts.len().to_string());
+        checked += 1;
+    }
+    assert_eq!(checked, 4 * 3 * 4);
+    let efficacy = json(&run.join("report/efficacy.json"));
+    let cell = &efficacy["dimensions"][0]["cells"][0];
+    let t = &means[&(
+        "verification_support".into(),
+        cell["model"].as_str().unwrap().into(),
+        cell["scaffold"].as_str().unwrap().into(),
+    )];
+    assert!(
+        (cell["mean"]["value"].as_f64().unwrap() - t.iter().sum::<f64>() / t.len() as f64).abs()
+            < 1e-9
+    );
+}
+
+#[test]
+fn a_deviation_from_the_registered_plan_is_listed() {
+    let run = run_dir();
+    // The demo registered its plan; analysing another primary dimension is a deviation.
+    let output = blindfold()
+        .arg("report")
+        .arg(&run)
+        .args(["--primary", "helpfulness"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let results = json(&run.join("report/results.json"));
+    let deviations: Vec<&str> = results["prereg"]["deviations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert!(
+        deviations
+            .contains(&"primary dimension: registered verification_support, used helpfulness"),
+        "{deviations:?}"
+    );
+    let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
+    assert!(md.contains("registered verification_support, used helpfulness"));
+    // Put the registered analysis back for the other tests.
+    assert!(
+        blindfold()
+            .arg("report")
+            .arg(&run)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+}
+
+fn copy_round(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_round(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn bad_ratings_are_refused_with_file_and_line_and_nothing_is_written() {
+    let (_, demo_out) = demo();
+    let tmp = tempfile::tempdir().unwrap();
+    let round = tmp.path().join("round");
+    copy_round(&run_dir().join("blind/round-1"), &round);
+    std::fs::remove_file(round.join("unblinded.csv")).unwrap();
+    let ratings = demo_out.join("ratings");
+    let good = std::fs::read_to_string(ratings.join("r1.csv")).unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    let bad = tmp.path().join("r1.csv");
+    let others = [ratings.join("r2.csv"), ratings.join("r3.csv")];
+
+    let item = |line: &str| line.split(',').nth(1).unwrap().to_string();
+    let with_value = |line: &str, column: usize, value: &str| {
+        let mut fields: Vec<&str> = line.split(',').collect();
+        fields[column] = value;
+        fields.join(",")
+    };
+    let not_mine = {
+        // An item of r2's packet that r1 was not given.
+        let manifest = json(&round.join("packets/manifest.json"));
+        let mine: Vec<&str> = manifest["packets"]["r1"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        manifest["packets"]["r2"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .find(|i| !mine.contains(&i.as_str()))
+            .unwrap()
+    };
+    let cases: Vec<(String, Vec<String>)> = vec![
+        (
+            lines[1].replacen(&item(lines[1]), "ZZZZ-ZZZZ", 1),
+            vec!["r1.csv:2".into(), "unknown item id 'ZZZZ-ZZZZ'".into()],
+        ),
+        (
+            lines[1].replacen(&item(lines[1]), &not_mine, 1),
+            vec!["r1.csv:2".into(), "was not assigned to rater 'r1'".into()],
+        ),
+        (
+            format!("{}\n{}", lines[1], lines[1]),
+            vec!["r1.csv:3".into(), "duplicate rating".into()],
+        ),
+        (
+            with_value(lines[1], 2, "7"),
+            vec![
+                "r1.csv:2".into(),
+                "'7' is not a level of verification_support".into(),
+            ],
+        ),
+        (
+            with_value(lines[1], 3, ""),
+            vec![
+                "r1.csv:2".into(),
+                "missing required dimension: process_steerability".into(),
+            ],
+        ),
+    ];
+    for (first_row, needles) in cases {
+        let mut text = vec![lines[0].to_string(), first_row];
+        text.extend(lines[2..].iter().map(|l| l.to_string()));
+        std::fs::write(&bad, text.join("\n") + "\n").unwrap();
+        let output = blindfold()
+            .arg("unblind")
+            .arg(&round)
+            .arg(&bad)
+            .args(&others)
+            .output()
+            .unwrap();
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        assert_clean_failure(&output, needles[0], &needles[1..]);
+        assert!(!round.join("unblinded.csv").exists(), "nothing written");
+    }
+
+    // Missing ratings: refused unless --allow-missing.
+    let output = blindfold()
+        .arg("unblind")
+        .arg(&round)
+        .arg(ratings.join("r1.csv"))
+        .arg(&others[0])
+        .output()
+        .unwrap();
+    assert_clean_failure(
+        &output,
+        "coverage is incomplete",
+        &["rater r3: 0 of 120 rated", "--allow-missing"],
+    );
+    assert!(!round.join("unblinded.csv").exists());
+
+    // A key changed after blinding no longer matches its commitment.
+    let key = round.join("key.json");
+    let text = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(&key, text.replacen("sim-alpha", "sim-beta", 1)).unwrap();
+    let output = blindfold()
+        .arg("unblind")
+        .arg(&round)
+        .arg(ratings.join("r1.csv"))
+        .args(&others)
+        .output()
+        .unwrap();
+    assert_clean_failure(&output, "key.json", &["does not match the commitment"]);
+    std::fs::write(&key, text).unwrap();
+
+    // And the good files go through.
+    let output = blindfold()
+        .arg("unblind")
+        .arg(&round)
+        .arg(ratings.join("r1.csv"))
+        .args(&others)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(round.join("unblinded.csv").exists());
+}
+
+#[test]
+fn prereg_prints_the_hash_of_its_document() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = tmp.path().join("s");
+    assert!(
+        blindfold()
+            .arg("init")
+            .arg(&study)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let output = blindfold().arg("prereg").arg(&study).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let bytes = std::fs::read(study.join("prereg/prereg.json")).unwrap();
+    let sha = blindfold::hash::sha256_hex(&bytes);
+    assert!(stdout_of(&output).contains(&sha));
+    let md = std::fs::read_to_string(study.join("prereg/prereg.md")).unwrap();
+    assert!(md.contains("Primary dimension: `verification_support`") && md.contains(&sha));
+}
+
+#[test]
+fn the_demo_refuses_to_overwrite_a_folder_it_did_not_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("precious.txt"), "keep me").unwrap();
+    let output = blindfold()
+        .arg("demo")
+        .arg("--out")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_clean_failure(&output, "not a blindfold demo folder", &[]);
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("precious.txt")).unwrap(),
+        "keep me"
+    );
+}
