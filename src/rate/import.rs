@@ -205,20 +205,18 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
                 }
             }
         }
-        {
-            let missing: Vec<&str> = dims
-                .iter()
-                .zip(&scores)
-                .filter(|(d, s)| d.required && s.is_none())
-                .map(|(d, _)| d.id.as_str())
-                .collect();
-            if !missing.is_empty() && row_problems.is_empty() {
-                row_problems.push(format!(
-                    "missing required dimension{}: {}",
-                    if missing.len() == 1 { "" } else { "s" },
-                    missing.join(", ")
-                ));
-            }
+        let missing: Vec<&str> = dims
+            .iter()
+            .zip(&scores)
+            .filter(|(d, s)| d.required && s.is_none())
+            .map(|(d, _)| d.id.as_str())
+            .collect();
+        if !missing.is_empty() && row_problems.is_empty() {
+            row_problems.push(format!(
+                "missing required dimension{}: {}",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", ")
+            ));
         }
         if !row_problems.is_empty() {
             for message in row_problems {
