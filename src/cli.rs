@@ -258,8 +258,8 @@ pub struct ReportArgs {
     /// Only these rounds (default: every un-blinded round).
     #[arg(long, value_delimiter = ',')]
     pub rounds: Option<Vec<String>>,
-    /// The registered analysis plan to compare against (prereg.json; default: the newest
-    /// RUN/prereg/prereg.json or STUDY/prereg.json, if any).
+    /// The registered analysis plan to compare against: a path to prereg.json, or the SHA-256 of
+    /// a file in STUDY/prereg/ (default: STUDY/prereg/prereg.json, if it exists).
     #[arg(long)]
     pub prereg: Option<PathBuf>,
     /// Override the registered primary dimension (reported as a deviation).

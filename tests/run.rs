@@ -516,3 +516,96 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn ctrl_c_lets_cells_in_flight_finish_and_says_how_to_resume() {
+    let server = SimServe::start(&["--latency-ms", "400"]);
+    let study = StudyDir::new();
+    for model in ["sim-alpha", "sim-beta", "sim-gamma"] {
+        study.edit(
+            "study.toml",
+            &format!("provider = \"sim\"\nmodel = \"{model}\""),
+            &format!("provider = \"openai\"\nmodel = \"{model}\"\nbase_url = \"{}/v1\"\nmax_concurrency = 2", server.base),
+        );
+    }
+    let log = run_dir(&study, "r").join("transcripts.jsonl");
+    let child = StdCommand::new(assert_cmd::cargo::cargo_bin("blindfold"))
+        .arg("run")
+        .arg(study.path())
+        .args(["--run", "r"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&log)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+        < 6
+    {
+        assert!(Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let interrupted_at = Instant::now();
+    assert!(
+        StdCommand::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        interrupted_at.elapsed() < Duration::from_secs(8),
+        "in-flight cells finish within the grace period"
+    );
+    assert!(
+        stderr.contains("run the same command again to resume"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.ends_with('\n'), "no half-written record");
+    let done = records(&log).len();
+    assert!((6..180).contains(&done), "{done}");
+
+    let output = run(&study, &[]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains(&format!("Running {} of 180 cells", 180 - done)));
+    assert_eq!(records(&log).len(), 180);
+}
+
+#[test]
+fn retries_are_logged_at_debug_level_with_the_cell_and_cause() {
+    let server = FaultServer::start(|call| match call.attempt {
+        1 => Behaviour::Status {
+            status: 503,
+            retry_after: None,
+        },
+        _ => Behaviour::Ok {
+            delay: Duration::ZERO,
+        },
+    });
+    let study = small_study(&server.base_url(), &[("m", "")], 1);
+    let quiet = run(&study, &[]);
+    assert!(!stderr_of(&quiet).contains("retrying"));
+    let study = small_study(&server.base_url(), &[("m2", "")], 1);
+    let output = blindfold()
+        .args(["-v", "run"])
+        .arg(study.path())
+        .args(["--run", "r"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    let cell = &records(&run_dir(&study, "r").join("transcripts.jsonl"))[0]["cell_id"];
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("retrying"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains(cell.as_str().unwrap()) && line.contains("503"),
+        "{line}"
+    );
+}

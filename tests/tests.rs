@@ -5,6 +5,7 @@ mod util;
 
 mod analysis;
 mod blind;
+mod browser;
 mod run;
 mod sim;
 mod study;

@@ -177,6 +177,10 @@ pub struct EffectResult {
     pub n_pairs: usize,
     /// Mean paired difference (scaffold - baseline) over prompts, with a bootstrap CI over prompts.
     pub effect: Estimate,
+    /// Change in the share of transcripts at the top level (scaffold - baseline), paired by
+    /// prompt and repeat, with Newcombe's interval for paired proportions.
+    #[serde(default)]
+    pub ceiling_change: Estimate,
     /// The (1 - 2 alpha) interval of the TOST, and its p-value against the margin.
     pub tost_ci: Estimate,
     pub tost_p: Option<f64>,

@@ -125,6 +125,7 @@ struct Scored {
     model: usize,
     scaffold: usize,
     prompt: String,
+    repeat: u32,
     score: f64,
     /// Every rater gave the top level.
     at_ceiling: bool,
@@ -230,6 +231,7 @@ impl Context<'_> {
                 model,
                 scaffold,
                 prompt: first.prompt.clone(),
+                repeat: first.repeat,
                 score,
                 at_ceiling,
             });
@@ -245,6 +247,7 @@ impl Context<'_> {
                         model: m,
                         scaffold: s,
                         prompt: prompt.clone(),
+                        repeat: 0,
                         score: lowest,
                         at_ceiling: false,
                     });
@@ -310,6 +313,48 @@ fn paired_diffs(scores: &[Scored], model: usize, scaffold: usize, baseline: usiz
         .iter()
         .filter_map(|(p, t)| base.get(p).map(|b| t - b))
         .collect()
+}
+
+/// Change in the share at the top level, paired by prompt and repeat, with Newcombe's (1998)
+/// interval for paired proportions.
+fn ceiling_change(
+    scores: &[Scored],
+    model: usize,
+    scaffold: usize,
+    baseline: usize,
+    top: f64,
+    binarised: bool,
+    confidence: f64,
+) -> Estimate {
+    let at_top = |x: &Scored| {
+        if binarised {
+            x.score >= top
+        } else {
+            x.at_ceiling
+        }
+    };
+    let pick = |s: usize| -> BTreeMap<(&str, u32), bool> {
+        scores
+            .iter()
+            .filter(|x| x.model == model && x.scaffold == s)
+            .map(|x| ((x.prompt.as_str(), x.repeat), at_top(x)))
+            .collect()
+    };
+    let (treated, base) = (pick(scaffold), pick(baseline));
+    let (mut a, mut b, mut c, mut d) = (0, 0, 0, 0);
+    for (key, t) in &treated {
+        match (t, base.get(key)) {
+            (true, Some(true)) => a += 1,
+            (true, Some(false)) => b += 1,
+            (false, Some(true)) => c += 1,
+            (false, Some(false)) => d += 1,
+            (_, None) => {}
+        }
+    }
+    match intervals::newcombe_paired(a, b, c, d, confidence) {
+        Some((diff, ci)) => Estimate::new(Some(diff), Some(ci)),
+        None => Estimate::default(),
+    }
 }
 
 fn mean_ci(values: &[f64], plan: &Plan, seed: u64) -> Estimate {
@@ -421,6 +466,15 @@ fn efficacy(ctx: &Context<'_>, dim: &Dimension, spec: &Spec, tag: &str) -> Effec
                 model: model.clone(),
                 scaffold: scaffold.clone(),
                 n_pairs: diffs.len(),
+                ceiling_change: ceiling_change(
+                    &scores,
+                    m,
+                    s,
+                    ctx.baseline,
+                    top,
+                    spec.threshold.is_some(),
+                    plan.confidence,
+                ),
                 effect,
                 tost_ci: Estimate::new(
                     tost.as_ref().map(|t| t.estimate),
@@ -772,6 +826,8 @@ fn spec_curve(
             main.iter()
                 .find(|e| &e.model == m && &e.scaffold == scaffold_id)
         })
+        // A model without a defined effect cannot anchor the contrast.
+        .filter(|e| e.effect.value.is_some())
         .collect();
     if main_for.len() < 2 {
         return None;
@@ -814,13 +870,13 @@ fn spec_curve(
                     };
                     let tag = format!("{spec:?}");
                     let out = efficacy(ctx, dim, &spec, &tag);
-                    let effects: Vec<&EffectResult> = ctx
-                        .models
+                    // The same models as the registered analysis, in the same order.
+                    let effects: Vec<&EffectResult> = main_for
                         .iter()
                         .filter_map(|m| {
                             out.effects
                                 .iter()
-                                .find(|e| &e.model == m && &e.scaffold == scaffold_id)
+                                .find(|e| e.model == m.model && &e.scaffold == scaffold_id)
                         })
                         .collect();
                     let directions: Vec<i8> = effects.iter().map(|e| direction(e.label)).collect();

@@ -249,7 +249,16 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("Redacted {redacted} identifying spans; the leak gate found nothing in the packets.");
+    if built.leaks.is_empty() {
+        println!(
+            "Redacted {redacted} identifying spans; the leak gate found nothing in the packets."
+        );
+    } else {
+        println!(
+            "Redacted {redacted} identifying spans; the packets were written with {} leaks (--allow-leaks).",
+            built.leaks.len()
+        );
+    }
     for (a, b) in &built.unpaired {
         eprintln!(
             "warning: raters {a} and {b} share no item, so their agreement cannot be computed"

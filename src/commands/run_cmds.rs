@@ -472,12 +472,15 @@ async fn execute(
                 "\nInterrupted: no new cells start; cells in flight get {:.0} s to finish (Ctrl-C again to stop now).",
                 options.grace.as_secs_f64()
             );
-            tokio::select! {
-                _ = &mut work => {}
-                _ = tokio::time::sleep(options.grace) => work.abort(),
-                _ = tokio::signal::ctrl_c() => work.abort(),
+            let finished = tokio::select! {
+                _ = &mut work => true,
+                _ = tokio::time::sleep(options.grace) => false,
+                _ = tokio::signal::ctrl_c() => false,
+            };
+            if !finished {
+                work.abort();
+                let _ = (&mut work).await;
             }
-            let _ = (&mut work).await;
         }
         _ = cancel.cancelled() => {
             // The writer failed: stop everything; its error is reported below.

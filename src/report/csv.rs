@@ -9,7 +9,7 @@
 
 use crate::analyze::results::{Estimate, Label, StudyResults};
 
-pub const EFFICACY_COLUMNS: [&str; 17] = [
+pub const EFFICACY_COLUMNS: [&str; 20] = [
     "dimension",
     "model",
     "scaffold",
@@ -27,6 +27,9 @@ pub const EFFICACY_COLUMNS: [&str; 17] = [
     "tost_ci_high",
     "tost_p",
     "label",
+    "ceiling_change",
+    "ceiling_change_ci_low",
+    "ceiling_change_ci_high",
 ];
 
 fn number(x: Option<f64>) -> String {
@@ -111,6 +114,7 @@ pub fn efficacy_csv(results: &StudyResults) -> Vec<u8> {
                     .map(|e| label_name(e.label).to_string())
                     .unwrap_or_default(),
             );
+            row.extend(estimate(effect.map(|e| &e.ceiling_change)));
             rows.push(row);
         }
     }

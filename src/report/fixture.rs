@@ -207,6 +207,7 @@ fn effects(spec: &DimensionSpec) -> Vec<EffectResult> {
                 scaffold: scaffold.to_string(),
                 n_pairs: if value.is_some() { PROMPTS } else { 0 },
                 effect: Estimate::new(value, ci),
+                ceiling_change: Estimate::default(),
                 tost_ci: Estimate::new(value, tost),
                 tost_p: p,
                 label,

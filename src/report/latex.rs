@@ -1142,6 +1142,7 @@ mod tests {
             scaffold: scaffold.into(),
             n_pairs: 24,
             effect,
+            ceiling_change: Estimate::default(),
             tost_ci: tost,
             tost_p: p,
             label,

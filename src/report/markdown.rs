@@ -762,10 +762,12 @@ fn efficacy_dimension(out: &mut String, r: &StudyResults, d: &DimensionResults, 
                     super::format::interval(e.tost_ci.ci_low, e.tost_ci.ci_high, 2),
                     p_value(e.tost_p),
                     md(&e.label_text),
+                    effect(&e.ceiling_change),
                 ]
             })
             .collect();
         let effect_header = format!("Effect [{ci} CI]");
+        let ceiling_header = format!("Δ share at top [{ci} CI]");
         let tost_header = format!("TOST {tost} CI");
         table(
             out,
@@ -777,8 +779,13 @@ fn efficacy_dimension(out: &mut String, r: &StudyResults, d: &DimensionResults, 
                 (&tost_header, Right),
                 ("TOST p", Right),
                 ("Verdict", Left),
+                (&ceiling_header, Right),
             ],
             &rows,
+        );
+        out.push_str(
+            "Δ share at top: change in the share of transcripts at the top level, paired by \
+             prompt, with Newcombe's (1998) interval for paired proportions.\n\n",
         );
     }
 

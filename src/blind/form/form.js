@@ -696,6 +696,9 @@
         case "u":
           nextUnrated();
           break;
+        case "e":
+          startExport();
+          break;
         case "ArrowDown":
           if (onIdentity) {
             handled = false;
