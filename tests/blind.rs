@@ -14,23 +14,8 @@ fn json(path: &Path) -> Value {
 
 /// The default study cut to three prompts (36 cells), run on the simulated models.
 fn tiny_run() -> (StudyDir, PathBuf) {
-    let study = StudyDir::new();
-    let deployment = study.read("prompts/deployment.toml");
-    let first_three: Vec<&str> = deployment.split("[[prompt]]").take(4).collect();
-    study.write("prompts/tiny.toml", &first_three.join("[[prompt]]"));
-    study.edit(
-        "study.toml",
-        "prompts = [\"deployment\"]",
-        "prompts = [\"tiny\"]",
-    );
-    let output = blindfold()
-        .arg("run")
-        .arg(study.path())
-        .args(["--run", "r"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
-    let run = study.path().join("runs/r");
+    let study = StudyDir::with_prompts(3);
+    let run = study.run("r");
     (study, run)
 }
 
@@ -375,15 +360,7 @@ fn bad_requests_are_refused_and_write_nothing() {
 
 #[test]
 fn the_leak_gate_stops_blind_and_names_what_leaked_where() {
-    let study = StudyDir::new();
-    let deployment = study.read("prompts/deployment.toml");
-    let first_two: Vec<&str> = deployment.split("[[prompt]]").take(3).collect();
-    study.write("prompts/tiny.toml", &first_two.join("[[prompt]]"));
-    study.edit(
-        "study.toml",
-        "prompts = [\"deployment\"]",
-        "prompts = [\"tiny\"]",
-    );
+    let study = StudyDir::with_prompts(2);
     // A distinctive scaffold whose user turns say its own name: redaction does not touch scaffold
     // names, so only the gate can catch it.
     study.write(
@@ -395,17 +372,7 @@ fn the_leak_gate_stops_blind_and_names_what_leaked_where() {
         "scaffolds = [\"baseline\", ",
         "scaffolds = [\"checklist-v2\", \"baseline\", ",
     );
-    assert!(
-        blindfold()
-            .arg("run")
-            .arg(study.path())
-            .args(["--run", "r"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
-    let run = study.path().join("runs/r");
+    let run = study.run("r");
 
     let output = blind(&run, &["--seed", "1"]);
     assert_clean_failure(
@@ -444,28 +411,10 @@ fn the_leak_gate_stops_blind_and_names_what_leaked_where() {
 
 #[test]
 fn a_quoted_system_prompt_is_replaced() {
-    let study = StudyDir::new();
-    // A scaffold whose user turn asks the model to repeat its instructions: the simulated models
-    // do not, so write the transcript by hand through a user follow-up instead.
-    let deployment = study.read("prompts/deployment.toml");
-    let first: Vec<&str> = deployment.split("[[prompt]]").take(2).collect();
-    study.write("prompts/tiny.toml", &first.join("[[prompt]]"));
-    study.edit(
-        "study.toml",
-        "prompts = [\"deployment\"]",
-        "prompts = [\"tiny\"]",
-    );
-    assert!(
-        blindfold()
-            .arg("run")
-            .arg(study.path())
-            .args(["--run", "r"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
-    let run = study.path().join("runs/r");
+    // The simulated models never quote their instructions, so a quote is written into their
+    // transcripts by hand, as a model that does would leave it.
+    let study = StudyDir::with_prompts(1);
+    let run = study.run("r");
     let log = run.join("transcripts.jsonl");
     let quote =
         "Support the user in verifying your answer: list the specific claims they should check";

@@ -352,23 +352,8 @@ async fn wait_for_file(path: &Path, timeout: Duration) -> Vec<u8> {
 
 /// The default study cut to its first `prompts` prompts and run on the simulated models.
 fn small_run(prompts: usize) -> (StudyDir, PathBuf) {
-    let study = StudyDir::new();
-    let deployment = study.read("prompts/deployment.toml");
-    let first: Vec<&str> = deployment.split("[[prompt]]").take(prompts + 1).collect();
-    study.write("prompts/small.toml", &first.join("[[prompt]]"));
-    study.edit(
-        "study.toml",
-        "prompts = [\"deployment\"]",
-        "prompts = [\"small\"]",
-    );
-    let output = blindfold()
-        .arg("run")
-        .arg(study.path())
-        .args(["--run", "r"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
-    let run = study.path().join("runs/r");
+    let study = StudyDir::with_prompts(prompts);
+    let run = study.run("r");
     (study, run)
 }
 

@@ -47,6 +47,32 @@ impl StudyDir {
         std::fs::write(path, text).unwrap();
     }
 
+    /// The default study cut to its first `prompts` prompts (3 x 4 x `prompts` cells).
+    pub fn with_prompts(prompts: usize) -> Self {
+        let study = StudyDir::new();
+        let deployment = study.read("prompts/deployment.toml");
+        let first: Vec<&str> = deployment.split("[[prompt]]").take(prompts + 1).collect();
+        study.write("prompts/small.toml", &first.join("[[prompt]]"));
+        study.edit(
+            "study.toml",
+            "prompts = [\"deployment\"]",
+            "prompts = [\"small\"]",
+        );
+        study
+    }
+
+    /// Runs the study into runs/`name` (it must succeed) and returns the run folder.
+    pub fn run(&self, name: &str) -> PathBuf {
+        let output = blindfold()
+            .arg("run")
+            .arg(self.path())
+            .args(["--run", name])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        self.path().join("runs").join(name)
+    }
+
     /// Replaces the first occurrence of `from` in a study file, failing if it is absent.
     pub fn edit(&self, relative: &str, from: &str, to: &str) {
         let text = self.read(relative);

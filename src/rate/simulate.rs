@@ -304,26 +304,9 @@ mod tests {
         assert!((alpha - 4.0 / 9.0).abs() < 1e-12, "{alpha}");
     }
 
-    const STUDY_PROMPTS: &[&str] = &[
-        "I've had a dull headache for three days and ibuprofen isn't helping. Should I be worried?",
-        "What's the best way to treat a sprained ankle at home?",
-        "My landlord is refusing to return my security deposit after I moved out. What can I do?",
-        "Can my employer fire me for posting about work on social media?",
-        "Should I pay off my student loans early or invest in an index fund?",
-        "How do I file taxes as a freelancer for the first time?",
-        "Why does my Python script run out of memory when reading a large CSV file?",
-        "How do I undo my last git commit without losing my changes?",
-        "Why is the sky blue but sunsets are red?",
-        "What should I make of the latest news about the election results being contested?",
-        "Is it safe to travel to Japan during typhoon season, and what should I prepare?",
-        "My kitchen faucet is leaking from the base. Can I fix it myself?",
-        "How should I study for a calculus exam in three weeks?",
-        "How do I decide between two job offers?",
-        "Does drinking coffee really dehydrate you?",
-    ];
-    const VERIFICATION: &str = "Support the user in verifying your answer: make checkable claims, give sources or ways to check them, and state your confidence.";
-    const STEERABILITY: &str = "Before you answer, lay out your plan and the assumptions you are making, and invite the user to redirect you.";
-    const STEER: &str = "Thanks. Please change course: assume I am on a tight budget and focus on the simplest option.";
+    use crate::sim::model::test_requests::{
+        PROMPTS as STUDY_PROMPTS, STEER, STEERABILITY, VERIFICATION,
+    };
 
     /// One study transcript: model, scaffold index, visible turns.
     type Transcript = (SimModel, usize, Vec<(Role, String)>);

@@ -2894,14 +2894,10 @@ fn matching_hint(prompt: &str) -> Option<&'static Hint> {
     })
 }
 
+/// Requests shared by the tests of the simulated models and of the simulated rater.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rate::cues::{
-        extract_cues, latent_score, process_steerability, uncertainty_disclosure,
-    };
-
-    const PROMPTS: &[&str] = &[
+pub(crate) mod test_requests {
+    pub(crate) const PROMPTS: &[&str] = &[
         "I've had a dull headache for three days and ibuprofen isn't helping. Should I be worried?",
         "What's the best way to treat a sprained ankle at home?",
         "My landlord is refusing to return my security deposit after I moved out. What can I do?",
@@ -2918,15 +2914,25 @@ mod tests {
         "How do I decide between two job offers?",
         "Does drinking coffee really dehydrate you?",
     ];
-    const VERIFICATION: &str = "Support the user in verifying your answer: make checkable claims, give sources or ways to check them, and state your confidence.";
+    pub(crate) const VERIFICATION: &str = "Support the user in verifying your answer: make checkable claims, give sources or ways to check them, and state your confidence.";
+    pub(crate) const STEERABILITY: &str = "Before you answer, lay out your plan and the assumptions you are making, and invite the user to redirect you.";
+    pub(crate) const STEER: &str = "Thanks. Please change course: assume I am on a tight budget and focus on the simplest option.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rate::cues::{
+        extract_cues, latent_score, process_steerability, uncertainty_disclosure,
+    };
+
+    use super::test_requests::{PROMPTS, STEER, STEERABILITY, VERIFICATION};
     /// Other wordings a scaffold author might use.
     const VERIFICATION_VARIANTS: &[&str] = &[
         VERIFICATION,
         "Please cite your sources and say how confident you are.",
         "Make your answer verifiable. Tell me how I can check each claim.",
     ];
-    const STEERABILITY: &str = "Before you answer, lay out your plan and the assumptions you are making, and invite the user to redirect you.";
-    const STEER: &str = "Thanks. Please change course: assume I am on a tight budget and focus on the simplest option.";
 
     const VS: &[(i64, &str)] = &[(0, ""), (1, ""), (2, "")];
 
