@@ -202,8 +202,8 @@ fn agree_refuses_bad_sheets_with_their_line() {
 }
 
 /// A finished demo, shared by the tests that read its outputs (it takes a few seconds).
-fn demo() -> &'static (tempfile::TempDir, PathBuf) {
-    static DEMO: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+fn demo() -> &'static (tempfile::TempDir, PathBuf, String) {
+    static DEMO: std::sync::OnceLock<(tempfile::TempDir, PathBuf, String)> = std::sync::OnceLock::new();
     DEMO.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("demo");
@@ -219,7 +219,7 @@ fn demo() -> &'static (tempfile::TempDir, PathBuf) {
         assert!(text.contains("depends on the model"), "{text}");
         assert!(text.contains("Krippendorff"), "{text}");
         assert!(text.contains("report.html"), "{text}");
-        (tmp, out)
+        (tmp, out, text)
     })
 }
 
@@ -229,6 +229,16 @@ fn run_dir() -> PathBuf {
 
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_demo_prints_its_headline_table() {
+    // Every random choice of the demo comes from recorded seeds, so its numbers are pinned.
+    let (_, out, text) = demo();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex::escape(&out.display().to_string()), "[DEMO]");
+    settings.add_filter(r"finished in \d+\.\d s", "finished in [TIME] s");
+    settings.bind(|| insta::assert_snapshot!("demo_headline", text));
 }
 
 #[test]
@@ -407,7 +417,7 @@ fn copy_round(from: &Path, to: &Path) {
 
 #[test]
 fn bad_ratings_are_refused_with_file_and_line_and_nothing_is_written() {
-    let (_, demo_out) = demo();
+    let (_, demo_out, _) = demo();
     let tmp = tempfile::tempdir().unwrap();
     let round = tmp.path().join("round");
     copy_round(&run_dir().join("blind/round-1"), &round);

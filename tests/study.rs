@@ -266,3 +266,19 @@ fn unknown_user_sim_model_is_named() {
         &["user_sim.model 'nobody' is not a model of the study"],
     );
 }
+
+#[test]
+fn plan_output_snapshot() {
+    let study = StudyDir::new();
+    let output = blindfold().arg("plan").arg(study.path()).output().unwrap();
+    assert!(output.status.success());
+    insta::assert_snapshot!("plan_default_study", stdout_of(&output));
+}
+
+#[test]
+fn validate_output_snapshot() {
+    let study = StudyDir::new();
+    let output = blindfold().arg("validate").arg(study.path()).output().unwrap();
+    assert!(output.status.success());
+    insta::assert_snapshot!("validate_default_study", stdout_of(&output));
+}

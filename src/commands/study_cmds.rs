@@ -128,7 +128,9 @@ fn render_plan(study: &Study, e: &Estimate) -> String {
         ("repeats", e.repeats, String::new()),
     ];
     for (name, count, detail) in rows {
-        out.push_str(&format!("  {name:<10}{count:>6}  {detail}\n"));
+        let line = format!("  {name:<10}{count:>6}  {detail}");
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out.push_str(&format!("  {:<10}{:>6}\n", "cells", e.cells));
     let per_cell: Vec<String> = e
