@@ -203,7 +203,8 @@ fn agree_refuses_bad_sheets_with_their_line() {
 
 /// A finished demo, shared by the tests that read its outputs (it takes a few seconds).
 fn demo() -> &'static (tempfile::TempDir, PathBuf, String) {
-    static DEMO: std::sync::OnceLock<(tempfile::TempDir, PathBuf, String)> = std::sync::OnceLock::new();
+    static DEMO: std::sync::OnceLock<(tempfile::TempDir, PathBuf, String)> =
+        std::sync::OnceLock::new();
     DEMO.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("demo");

@@ -455,3 +455,33 @@ fn a_quoted_system_prompt_is_replaced() {
         );
     }
 }
+
+#[test]
+fn reasoning_content_never_reaches_the_packets() {
+    let (_study, run) = tiny_run();
+    let log = run.join("transcripts.jsonl");
+    let text: String = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut record: Value = serde_json::from_str(line).unwrap();
+            for m in record["messages"].as_array_mut().unwrap() {
+                if m["role"] == "assistant" {
+                    m["reasoning"] =
+                        Value::String("PRIVATE-CHAIN-OF-THOUGHT about the rubric".into());
+                }
+            }
+            serde_json::to_string(&record).unwrap() + "\n"
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    assert!(blind(&run, &["--seed", "2"]).status.success());
+    for file in files_in(&run.join("blind/round-1/packets")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("PRIVATE-CHAIN-OF-THOUGHT"),
+            "{}",
+            file.display()
+        );
+    }
+}

@@ -609,3 +609,67 @@ fn retries_are_logged_at_debug_level_with_the_cell_and_cause() {
         "{line}"
     );
 }
+
+#[test]
+fn a_judge_that_answers_badly_is_recorded_and_retried_on_the_next_run() {
+    // A round of real blinded items (simulated models), judged by a model behind the fault server,
+    // which answers in prose, never in the JSON the judge must give.
+    let study = StudyDir::with_prompts(1);
+    let run_folder = study.run("r");
+    assert!(
+        blindfold()
+            .arg("blind")
+            .arg(&run_folder)
+            .args(["--seed", "4"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let round = run_folder.join("blind/round-1");
+    let server = FaultServer::start(|_| Behaviour::Ok {
+        delay: Duration::ZERO,
+    });
+    let judges = small_study(&server.base_url(), &[("m", "")], 1);
+    let output = blindfold()
+        .arg("judge")
+        .arg(&round)
+        .args(["--model", "m", "--study"])
+        .arg(judges.path())
+        .output()
+        .unwrap();
+    let stdout = stdout_of(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        stderr_of(&output)
+    );
+    assert!(
+        stdout.contains("12 items have no usable answer"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not a JSON object"), "{stdout}");
+    let log = round.join("judges/judge-m.jsonl");
+    assert_eq!(records(&log).len(), 12);
+    let sheet = std::fs::read_to_string(round.join("judge-m.csv")).unwrap();
+    assert_eq!(
+        sheet.lines().count(),
+        1,
+        "only the header: no answer was usable"
+    );
+    // Nothing was usable, so everything is asked again.
+    let again = blindfold()
+        .arg("judge")
+        .arg(&round)
+        .args(["--model", "m", "--study"])
+        .arg(judges.path())
+        .output()
+        .unwrap();
+    assert!(
+        stderr_of(&again).contains("12 of 12 items to rate"),
+        "{}",
+        stderr_of(&again)
+    );
+    assert_eq!(records(&log).len(), 24);
+}

@@ -278,7 +278,11 @@ fn plan_output_snapshot() {
 #[test]
 fn validate_output_snapshot() {
     let study = StudyDir::new();
-    let output = blindfold().arg("validate").arg(study.path()).output().unwrap();
+    let output = blindfold()
+        .arg("validate")
+        .arg(study.path())
+        .output()
+        .unwrap();
     assert!(output.status.success());
     insta::assert_snapshot!("validate_default_study", stdout_of(&output));
 }

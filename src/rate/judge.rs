@@ -46,10 +46,11 @@ pub fn judge_request(
         };
         prompt.push_str(&format!("**{who}:** {}\n\n", turn.content.trim()));
     }
+    // A template, not a valid object: an answer that merely echoes the prompt must not parse.
     let example: Vec<String> = rubric
         .dimensions
         .iter()
-        .map(|d| format!("\"{}\": {}", d.id, d.min()))
+        .map(|d| format!("\"{}\": <{}-{}>", d.id, d.min(), d.max()))
         .collect();
     prompt.push_str(&format!(
         "## Answer format\nRespond with only a JSON object mapping each dimension id to an integer level, \
@@ -141,7 +142,7 @@ mod tests {
             "## Transcript",
             "**User:** Can I reheat rice?",
             "## Answer format",
-            "\"helpfulness\": 1",
+            "\"helpfulness\": <1-5>",
         ] {
             assert!(prompt.contains(needle), "{needle} in {prompt}");
         }
@@ -149,6 +150,15 @@ mod tests {
             !prompt.contains("AAAA-1111"),
             "the item id is not the judge's business"
         );
+    }
+
+    #[test]
+    fn an_answer_that_echoes_the_prompt_does_not_parse() {
+        let rubric = defaults::study().unwrap().rubric;
+        let prompt = judge_request(&item(), &rubric, None, 1).messages[0]
+            .content
+            .clone();
+        assert!(parse_judgement(&prompt, &rubric).is_err());
     }
 
     #[test]
