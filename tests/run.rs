@@ -198,18 +198,40 @@ fn a_spending_cap_stops_dispatching() {
     assert!(spent <= 0.5, "{spent}");
 }
 
-#[test]
-fn killed_midway_and_run_again_yields_each_cell_exactly_once() {
-    let server = SimServe::start(&["--latency-ms", "25"]);
-    let base_url = format!("{}/v1", server.base);
+/// The default study with its simulated models reached through an external `blindfold sim
+/// serve`, as an OpenAI-compatible server (two requests in flight per model).
+fn default_study_against(server: &SimServe) -> StudyDir {
     let study = StudyDir::new();
     for model in ["sim-alpha", "sim-beta", "sim-gamma"] {
         study.edit(
             "study.toml",
             &format!("provider = \"sim\"\nmodel = \"{model}\""),
-            &format!("provider = \"openai\"\nmodel = \"{model}\"\nbase_url = \"{base_url}\"\nmax_concurrency = 2"),
+            &format!(
+                "provider = \"openai\"\nmodel = \"{model}\"\nbase_url = \"{}/v1\"\nmax_concurrency = 2",
+                server.base
+            ),
         );
     }
+    study
+}
+
+/// A server that fails each conversation's first request with `status`, then answers.
+fn failing_once(status: u16) -> FaultServer {
+    FaultServer::start(move |call| match call.attempt {
+        1 => Behaviour::Status {
+            status,
+            retry_after: None,
+        },
+        _ => Behaviour::Ok {
+            delay: Duration::ZERO,
+        },
+    })
+}
+
+#[test]
+fn killed_midway_and_run_again_yields_each_cell_exactly_once() {
+    let server = SimServe::start(&["--latency-ms", "25"]);
+    let study = default_study_against(&server);
     let log = run_dir(&study, "r").join("transcripts.jsonl");
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("blindfold"))
         .arg("run")
@@ -470,15 +492,7 @@ fn a_missing_key_variable_stops_before_any_request() {
 
 #[test]
 fn keys_never_reach_files_or_logs() {
-    let server = FaultServer::start(|call| match call.attempt {
-        1 => Behaviour::Status {
-            status: 500,
-            retry_after: None,
-        },
-        _ => Behaviour::Ok {
-            delay: Duration::ZERO,
-        },
-    });
+    let server = failing_once(500);
     let key = "sk-test-0123456789abcdefSECRET";
     let study = small_study(
         &server.base_url(),
@@ -520,14 +534,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn ctrl_c_lets_cells_in_flight_finish_and_says_how_to_resume() {
     let server = SimServe::start(&["--latency-ms", "400"]);
-    let study = StudyDir::new();
-    for model in ["sim-alpha", "sim-beta", "sim-gamma"] {
-        study.edit(
-            "study.toml",
-            &format!("provider = \"sim\"\nmodel = \"{model}\""),
-            &format!("provider = \"openai\"\nmodel = \"{model}\"\nbase_url = \"{}/v1\"\nmax_concurrency = 2", server.base),
-        );
-    }
+    let study = default_study_against(&server);
     let log = run_dir(&study, "r").join("transcripts.jsonl");
     let child = StdCommand::new(assert_cmd::cargo::cargo_bin("blindfold"))
         .arg("run")
@@ -578,15 +585,7 @@ fn ctrl_c_lets_cells_in_flight_finish_and_says_how_to_resume() {
 
 #[test]
 fn retries_are_logged_at_debug_level_with_the_cell_and_cause() {
-    let server = FaultServer::start(|call| match call.attempt {
-        1 => Behaviour::Status {
-            status: 503,
-            retry_after: None,
-        },
-        _ => Behaviour::Ok {
-            delay: Duration::ZERO,
-        },
-    });
+    let server = failing_once(503);
     let study = small_study(&server.base_url(), &[("m", "")], 1);
     let quiet = run(&study, &[]);
     assert!(!stderr_of(&quiet).contains("retrying"));
