@@ -1338,3 +1338,138 @@ fn headline(
         sentences,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::study::defaults;
+
+    fn plan() -> Plan {
+        Plan::from_study(&defaults::study().unwrap())
+    }
+
+    fn estimate(lo: f64, hi: f64) -> Estimate {
+        Estimate::new(Some((lo + hi) / 2.0), Some((lo, hi)))
+    }
+
+    fn tost(equivalent: bool) -> hypothesis::Tost {
+        hypothesis::Tost {
+            estimate: 0.0,
+            ci: (0.0, 0.0),
+            p_lower: 0.0,
+            p_upper: 0.0,
+            p: if equivalent { 0.001 } else { 0.5 },
+            equivalent,
+        }
+    }
+
+    #[test]
+    fn labels_claim_no_change_from_non_significance() {
+        let p = plan();
+        let check = |ci: (f64, f64), equivalent: bool, ceiling: Option<f64>, expected: Label| {
+            let label = label_for(&estimate(ci.0, ci.1), Some(&tost(equivalent)), ceiling, &p);
+            assert_eq!(
+                label, expected,
+                "{ci:?} equivalent={equivalent} ceiling={ceiling:?}"
+            );
+        };
+        check((0.5, 1.5), false, Some(0.95), Label::RaisedToCeiling);
+        check((0.5, 1.5), false, Some(0.5), Label::Improved);
+        check((-1.5, -0.5), false, None, Label::Worse);
+        check((-0.4, 0.3), false, None, Label::Inconclusive);
+        check((-0.1, 0.1), true, None, Label::Equivalent);
+        // Shown to be smaller than the margin: equivalent, even though it differs from zero.
+        check((0.05, 0.2), true, Some(0.0), Label::Equivalent);
+        assert_eq!(
+            label_for(&Estimate::default(), None, None, &p),
+            Label::Inconclusive
+        );
+    }
+
+    fn scored(model: usize, scaffold: usize, prompt: &str, score: f64) -> Scored {
+        Scored {
+            model,
+            scaffold,
+            prompt: prompt.into(),
+            repeat: 0,
+            score,
+            at_ceiling: score >= 1.5,
+        }
+    }
+
+    #[test]
+    fn effects_are_paired_by_prompt_and_unpaired_prompts_left_out() {
+        let scores = vec![
+            scored(0, 1, "a", 2.0),
+            scored(0, 0, "a", 0.5),
+            scored(0, 1, "b", 1.0),
+            scored(0, 0, "b", 1.0),
+            scored(0, 1, "c", 2.0), // no baseline for c
+            scored(1, 1, "a", 0.0), // another model
+        ];
+        assert_eq!(paired_diffs(&scores, 0, 1, 0), vec![1.5, 0.0]);
+        let change = ceiling_change(&scores, 0, 1, 0, 2.0, false, 0.95);
+        assert_eq!(change.value, Some(0.5), "a: top vs not; b: neither");
+    }
+
+    #[test]
+    fn low_agreement_depends_on_the_scale() {
+        let study = defaults::study().unwrap();
+        let ordinal = study.rubric.dimension("verification_support").unwrap();
+        assert!(!is_low_agreement(&[0.0, 1.0], ordinal));
+        assert!(is_low_agreement(&[0.0, 2.0], ordinal));
+        assert!(!is_low_agreement(&[2.0], ordinal));
+        let mut binary = ordinal.clone();
+        binary.scale = Scale::Binary;
+        assert!(is_low_agreement(&[0.0, 1.0], &binary));
+    }
+
+    #[test]
+    fn guesses_count_only_when_they_name_exactly_one_model() {
+        let names: BTreeMap<String, Vec<String>> = [
+            (
+                "gpt".to_string(),
+                vec![
+                    "gpt".to_string(),
+                    "OpenAI".to_string(),
+                    "ChatGPT".to_string(),
+                ],
+            ),
+            (
+                "claude".to_string(),
+                vec!["claude".to_string(), "Anthropic".to_string()],
+            ),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            resolve_guess("my guess: Chat-GPT", &names),
+            Some("gpt".into())
+        );
+        assert_eq!(
+            resolve_guess("probably Claude", &names),
+            Some("claude".into())
+        );
+        assert_eq!(
+            resolve_guess("Claude or ChatGPT", &names),
+            None,
+            "ambiguous"
+        );
+        assert_eq!(resolve_guess("no idea", &names), None);
+    }
+
+    #[test]
+    fn the_binomial_tail_is_exact() {
+        // P(X >= 2) for Binomial(3, 0.5) = 4/8.
+        assert!((binomial_upper_tail(2, 3, 0.5) - 0.5).abs() < 1e-12);
+        assert_eq!(binomial_upper_tail(0, 3, 0.5), 1.0);
+        // P(X >= 3) for Binomial(3, 1/3) = 1/27.
+        assert!((binomial_upper_tail(3, 3, 1.0 / 3.0) - 1.0 / 27.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn permutation_p_values_at_their_floor_say_so() {
+        assert!(format_p(1.0 / 10_001.0, 10_000).contains("smallest possible"));
+        assert_eq!(format_p(0.0312, 10_000), "0.0312");
+    }
+}
