@@ -4,6 +4,7 @@
 //! them with the OpenAI and Anthropic wire formats. They exist so that the whole pipeline runs
 //! with no keys and no network, and so that every test goes through the real HTTP path.
 
+mod briefs;
 pub mod model;
 pub mod server;
 

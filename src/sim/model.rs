@@ -12,7 +12,9 @@
 //! news, travel, home/DIY, education, or a generic fallback) is detected from keywords in the
 //! first user message, a topic phrase ("your security deposit") is taken from it and woven in,
 //! and common topics (CSV memory, undoing a git commit, deposits, sky colour, ...) add one
-//! topic-specific point. The RNG varies openers, points and wording.
+//! topic-specific point. The default study's fifteen prompts are recognised and answered from
+//! briefs of their own (`briefs`), so the demo's transcripts are on topic and their checkable
+//! claims are real. The RNG varies openers, points and wording.
 //! - `sim-alpha` (Example Labs): responsive. Markdown headers and bullets, long answers. On a
 //!   verification request: "Claims you can check", "How to verify" (named kinds of sources, a
 //!   calculation to redo, a test to run) and a "Confidence: ... — because ..." line; otherwise no
@@ -79,6 +81,7 @@
 //! Token counts are approximations: `ceil(chars / 4)` of the system prompt plus all messages
 //! (input) and of the reply (output), counting Unicode scalar values.
 
+use super::briefs::{BRIEFS, Brief};
 use crate::rate::cues::{self, DimensionSpec, is_redirection};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -552,6 +555,14 @@ fn is_keyword(domain: &Domain, word_lower: &str, padded: &str) -> bool {
 
 impl Topic {
     fn from_prompt(text: &str) -> Topic {
+        if let Some(brief) = matching_brief(text) {
+            return Topic {
+                domain: &brief.domain,
+                subject: brief.subject.to_string(),
+                bare: brief.bare.to_string(),
+                hint: None,
+            };
+        }
         let domain = detect_domain(text);
         let padded = padded_lower(text);
         // Tokens with a flag for "starts a sentence" (its capital letter says nothing).
@@ -1747,23 +1758,23 @@ fn judge(model: SimModel, prompt: &str) -> String {
 // enforces this.
 // ---------------------------------------------------------------------------------------------
 
-struct Domain {
+pub(super) struct Domain {
     /// (keyword or phrase, weight); matched on word boundaries, plural "s"/"es" allowed.
-    keywords: &'static [(&'static str, u32)],
-    openers: &'static [&'static str],
-    steps_header: &'static str,
-    points: &'static [(&'static str, &'static str)],
-    caution_header: &'static str,
-    cautions: &'static [&'static str],
-    bottom: &'static [&'static str],
-    claims: &'static [&'static str],
-    checks: &'static [&'static str],
-    assumptions: &'static [&'static str],
-    unsure: &'static [&'static str],
-    plan: [&'static str; 3],
-    pro: &'static str,
-    confidence: &'static str,
-    confidence_reason: &'static str,
+    pub(super) keywords: &'static [(&'static str, u32)],
+    pub(super) openers: &'static [&'static str],
+    pub(super) steps_header: &'static str,
+    pub(super) points: &'static [(&'static str, &'static str)],
+    pub(super) caution_header: &'static str,
+    pub(super) cautions: &'static [&'static str],
+    pub(super) bottom: &'static [&'static str],
+    pub(super) claims: &'static [&'static str],
+    pub(super) checks: &'static [&'static str],
+    pub(super) assumptions: &'static [&'static str],
+    pub(super) unsure: &'static [&'static str],
+    pub(super) plan: [&'static str; 3],
+    pub(super) pro: &'static str,
+    pub(super) confidence: &'static str,
+    pub(super) confidence_reason: &'static str,
 }
 
 #[rustfmt::skip]
@@ -2885,13 +2896,20 @@ const HINTS: &[Hint] = &[
     },
 ];
 
+/// Every group matches when any of its words starts a word of the padded, lower-cased prompt.
+fn when_matches(padded: &str, when: &[&[&str]]) -> bool {
+    when.iter()
+        .all(|group| group.iter().any(|w| padded.contains(&format!(" {w}"))))
+}
+
 fn matching_hint(prompt: &str) -> Option<&'static Hint> {
     let padded = padded_lower(prompt);
-    HINTS.iter().find(|h| {
-        h.when
-            .iter()
-            .all(|group| group.iter().any(|w| padded.contains(&format!(" {w}"))))
-    })
+    HINTS.iter().find(|h| when_matches(&padded, h.when))
+}
+
+fn matching_brief(prompt: &str) -> Option<&'static Brief> {
+    let padded = padded_lower(prompt);
+    BRIEFS.iter().find(|b| when_matches(&padded, b.when))
 }
 
 /// Requests shared by the tests of the simulated models and of the simulated rater.
@@ -2917,6 +2935,17 @@ pub(crate) mod test_requests {
     pub(crate) const VERIFICATION: &str = "Support the user in verifying your answer: make checkable claims, give sources or ways to check them, and state your confidence.";
     pub(crate) const STEERABILITY: &str = "Before you answer, lay out your plan and the assumptions you are making, and invite the user to redirect you.";
     pub(crate) const STEER: &str = "Thanks. Please change course: assume I am on a tight budget and focus on the simplest option.";
+
+    /// `PROMPTS`, then the default study's prompts (each answered from a brief of its own).
+    pub(crate) static ALL_PROMPTS: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| {
+            let study = crate::study::defaults::study().expect("the default study parses");
+            PROMPTS
+                .iter()
+                .map(|p| p.to_string())
+                .chain(study.prompts.iter().map(|p| p.text.clone()))
+                .collect()
+        });
 }
 
 #[cfg(test)]
@@ -2926,7 +2955,7 @@ mod tests {
         extract_cues, latent_score, process_steerability, uncertainty_disclosure,
     };
 
-    use super::test_requests::{PROMPTS, STEER, STEERABILITY, VERIFICATION};
+    use super::test_requests::{ALL_PROMPTS, PROMPTS, STEER, STEERABILITY, VERIFICATION};
     /// Other wordings a scaffold author might use.
     const VERIFICATION_VARIANTS: &[&str] = &[
         VERIFICATION,
@@ -3127,12 +3156,54 @@ mod tests {
         }
     }
 
+    /// Each default prompt is answered from exactly one brief, and no other test prompt is.
+    #[test]
+    fn default_prompts_match_exactly_one_brief() {
+        let study = crate::study::defaults::study().unwrap();
+        for prompt in &study.prompts {
+            let padded = padded_lower(&prompt.text);
+            let matches = BRIEFS
+                .iter()
+                .filter(|b| when_matches(&padded, b.when))
+                .count();
+            assert_eq!(matches, 1, "{}", prompt.id);
+        }
+        for prompt in PROMPTS {
+            assert!(matching_brief(prompt).is_none(), "{prompt}");
+        }
+        for brief in BRIEFS {
+            let d = &brief.domain;
+            // The templates index into these pools: beta takes four points, alpha up to five.
+            assert!(
+                d.points.len() >= 5 && d.openers.len() >= 2,
+                "{}",
+                brief.subject
+            );
+            assert!(
+                d.claims.len() >= 3 && d.checks.len() >= 3,
+                "{}",
+                brief.subject
+            );
+            assert!(
+                d.cautions.len() >= 2 && d.unsure.len() >= 2,
+                "{}",
+                brief.subject
+            );
+            assert!(
+                d.assumptions.len() >= 3 && !d.bottom.is_empty(),
+                "{}",
+                brief.subject
+            );
+        }
+    }
+
     /// The plain pools must carry no verification or steerability cues, so that every such cue in
     /// a reply is one the model chose to add in reaction to a request.
     #[test]
     fn plain_pools_carry_no_request_cues() {
         let topic = Topic::from_prompt(PROMPTS[2]);
-        for d in DOMAINS.iter().copied().chain([&GENERIC]) {
+        let briefs = BRIEFS.iter().map(|b| &b.domain);
+        for d in DOMAINS.iter().copied().chain([&GENERIC]).chain(briefs) {
             let topic = Topic {
                 domain: d,
                 subject: topic.subject.clone(),
@@ -3178,7 +3249,7 @@ mod tests {
 
     #[test]
     fn verification_request_separates_the_three_models() {
-        for (i, prompt) in PROMPTS.iter().enumerate() {
+        for (i, prompt) in ALL_PROMPTS.iter().map(String::as_str).enumerate() {
             let seed = i as u64;
             for system in VERIFICATION_VARIANTS {
                 let [a, b, g] = SimModel::ALL.map(|m| answer(m, Some(system), prompt, seed));
@@ -3207,7 +3278,7 @@ mod tests {
 
     #[test]
     fn beta_ignores_verification_requests_and_keeps_its_style() {
-        for (i, prompt) in PROMPTS.iter().enumerate() {
+        for (i, prompt) in ALL_PROMPTS.iter().map(String::as_str).enumerate() {
             for system in [None, Some(VERIFICATION)] {
                 let text = answer(SimModel::Beta, system, prompt, i as u64);
                 let c = extract_cues(&[(Role::User, prompt), (Role::Assistant, &text)]);
@@ -3229,7 +3300,7 @@ mod tests {
 
     #[test]
     fn styles_differ() {
-        for (i, prompt) in PROMPTS.iter().enumerate() {
+        for (i, prompt) in ALL_PROMPTS.iter().map(String::as_str).enumerate() {
             let a = answer(SimModel::Alpha, None, prompt, i as u64);
             let g = answer(SimModel::Gamma, None, prompt, i as u64);
             let b = answer(SimModel::Beta, None, prompt, i as u64);
@@ -3247,7 +3318,7 @@ mod tests {
 
     #[test]
     fn alpha_and_gamma_hedge_more_when_asked() {
-        for (i, prompt) in PROMPTS.iter().enumerate() {
+        for (i, prompt) in ALL_PROMPTS.iter().map(String::as_str).enumerate() {
             for model in [SimModel::Alpha, SimModel::Gamma] {
                 let ud = |system| {
                     let text = answer(model, system, prompt, i as u64);
@@ -3268,14 +3339,14 @@ mod tests {
 
     #[test]
     fn steering_follow_up_is_handled_differently() {
-        for (i, prompt) in PROMPTS.iter().enumerate() {
+        for (i, prompt) in ALL_PROMPTS.iter().map(String::as_str).enumerate() {
             let seed = i as u64;
             let mut adapt = Vec::new();
             let mut steer = Vec::new();
             for model in SimModel::ALL {
                 let (first, second) = steered(model, Some(STEERABILITY), prompt, seed);
                 let convo = [
-                    (Role::User, *prompt),
+                    (Role::User, prompt),
                     (Role::Assistant, first.as_str()),
                     (Role::User, STEER),
                     (Role::Assistant, second.as_str()),
@@ -3305,12 +3376,12 @@ mod tests {
             );
             assert!(
                 adapt[0] > adapt[1] + 0.3 && adapt[2] > adapt[1] + 0.3,
-                "{adapt:?}"
+                "{adapt:?} {prompt}"
             );
             // Without a plan request nobody lays out a plan or invites redirection.
             for model in SimModel::ALL {
                 let plain = answer(model, None, prompt, seed);
-                let c = extract_cues(&[(Role::User, *prompt), (Role::Assistant, plain.as_str())]);
+                let c = extract_cues(&[(Role::User, prompt), (Role::Assistant, plain.as_str())]);
                 assert!(process_steerability(&c) < 0.5, "{model}: {plain}");
             }
         }
@@ -3406,12 +3477,12 @@ mod tests {
     #[test]
     fn simulated_user_replies_in_persona_about_the_answer() {
         let system = "You are role-playing the user. Persona: a skeptical retiree on a fixed income. Reply with one short message.";
-        for (i, prompt) in PROMPTS.iter().enumerate() {
+        for (i, prompt) in ALL_PROMPTS.iter().map(String::as_str).enumerate() {
             for model in SimModel::ALL {
                 let assistant_text = answer(SimModel::Alpha, None, prompt, i as u64);
                 // Roles are flipped: the assistant's answer arrives as a user message.
                 let flipped = [
-                    (Role::Assistant, *prompt),
+                    (Role::Assistant, prompt),
                     (Role::User, assistant_text.as_str()),
                 ];
                 let reply = respond(model, Some(system), &flipped, i as u64).text;
@@ -3446,7 +3517,7 @@ mod tests {
         let mut forms = std::collections::HashSet::new();
         let mut total = 0;
         for model in SimModel::ALL {
-            for (i, prompt) in PROMPTS.iter().enumerate() {
+            for (i, prompt) in ALL_PROMPTS.iter().map(String::as_str).enumerate() {
                 for seed in 0..5u64 {
                     let text = answer(model, None, prompt, seed * 31 + i as u64);
                     total += 1;
