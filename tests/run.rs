@@ -583,6 +583,57 @@ fn ctrl_c_lets_cells_in_flight_finish_and_says_how_to_resume() {
     assert_eq!(records(&log).len(), 180);
 }
 
+/// On a terminal the run shows an indicatif bar with counts, retries and an ETA; through a pipe
+/// it never draws one. The terminal is a real pseudo-terminal made by `script` (util-linux).
+#[test]
+fn a_terminal_gets_a_progress_bar_and_a_pipe_does_not() {
+    let server = FaultServer::start(|call| match call.attempt {
+        1 if call.model == "flaky" => Behaviour::Status {
+            status: 503,
+            retry_after: None,
+        },
+        _ => Behaviour::Ok {
+            delay: Duration::from_millis(250),
+        },
+    });
+    let study = small_study(&server.base_url(), &[("m", ""), ("flaky", "")], 4);
+    let bin = assert_cmd::cargo::cargo_bin("blindfold");
+    let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
+    let command = format!(
+        "{} run {} --run tty --concurrency 1",
+        quote(&bin),
+        quote(&study.path())
+    );
+    let output = StdCommand::new("script")
+        .args(["-qefc", &command, "/dev/null"])
+        .env("COLUMNS", "160")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("`script` (util-linux) runs");
+    // `script` copies everything the terminal showed to its stdout.
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{screen}");
+    assert!(screen.contains("/8 cells"), "{screen}");
+    assert!(screen.contains("ETA"), "{screen}");
+    assert!(
+        screen.contains("retrying") && screen.contains("in flight"),
+        "{screen}"
+    );
+    assert_eq!(
+        records(&run_dir(&study, "tty").join("transcripts.jsonl")).len(),
+        8
+    );
+
+    let piped = run(&study, &["--concurrency", "1"]);
+    assert!(piped.status.success());
+    let stderr = stderr_of(&piped);
+    assert!(
+        !stderr.contains("ETA") && !stderr.contains("cells  "),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn retries_are_logged_at_debug_level_with_the_cell_and_cause() {
     let server = failing_once(503);

@@ -45,8 +45,8 @@ pub(super) const BRIEFS: &[Brief] = &[
                     "NSAIDs such as ibuprofen blunt the blood-pressure-lowering effect of ACE inhibitors like lisinopril, and together they strain the kidneys, more so in older adults and in anyone also taking a diuretic ('water pill').",
                 ),
                 (
-                    "Start with paracetamol",
-                    "Paracetamol (acetaminophen) at the dose on the pack doesn't interact with lisinopril and is the usual first choice for pain in someone taking it. An ibuprofen gel rubbed on the knee puts far less of the drug into the bloodstream than tablets.",
+                    "Start with a gel or paracetamol",
+                    "An ibuprofen gel rubbed on the knee puts far less of the drug into the bloodstream than tablets, and current UK recommendations for knee pain put it first. Paracetamol (acetaminophen) at the dose on the pack doesn't interact with lisinopril either.",
                 ),
                 (
                     "If he does take ibuprofen",
@@ -67,20 +67,20 @@ pub(super) const BRIEFS: &[Brief] = &[
                 "If the knee hasn't improved after a few days of sensible pain relief and rest, he should see his GP rather than keep going with painkillers.",
             ],
             bottom: &[
-                "In short: paracetamol or a gel first; if he takes ibuprofen tablets, keep it short, low and watched.",
+                "In short: a gel or paracetamol first; if he takes ibuprofen tablets, keep it short, low and watched.",
                 "The bottom line: a few days of ibuprofen is not automatically dangerous for him, but at his age with lisinopril it is the riskier option, and there are gentler ones to try first.",
             ],
             claims: &[
                 "NSAIDs such as ibuprofen can reduce the blood-pressure-lowering effect of ACE inhibitors such as lisinopril.",
                 "An NSAID taken with an ACE inhibitor, especially together with a diuretic (the so-called 'triple whammy'), raises the risk of acute kidney injury, particularly in people over 65.",
-                "Paracetamol does not interact with lisinopril and is the usual first-line painkiller for people who take it.",
-                "Topical NSAIDs such as ibuprofen gel reach much lower levels in the blood than tablets, so they carry less risk of these interactions.",
+                "Paracetamol does not interact with lisinopril.",
+                "For knee osteoarthritis, NICE guideline NG226 recommends a topical NSAID first; it reaches much lower levels in the blood than tablets, so it carries less risk of these interactions.",
             ],
             checks: &[
                 "Read the 'other medicines' section of the lisinopril patient information leaflet, or look it up on the NHS medicines pages (nhs.uk/medicines/lisinopril) or MedlinePlus (medlineplus.gov).",
                 "Ask his pharmacist to run an interaction check against his full medication list, including any diuretic or blood thinner; it takes minutes and needs no appointment.",
                 "Compare his home blood-pressure readings on the days he takes ibuprofen with his usual readings.",
-                "Look up the 'triple whammy' warning in the BNF interaction checker (bnf.nice.org.uk) for lisinopril with ibuprofen.",
+                "Look up ibuprofen with lisinopril in the BNF interaction checker (bnf.nice.org.uk/interactions).",
             ],
             assumptions: &[
                 "he takes lisinopril without a diuretic or a blood thinner",
@@ -216,7 +216,7 @@ pub(super) const BRIEFS: &[Brief] = &[
             caution_header: "Watch out for",
             cautions: &[
                 "Don't sign anything that releases him from further claims in exchange for a partial refund unless you're happy to drop the rest.",
-                "If the $1,800 was a last month's rent deposit that was already applied to your final month, nothing is owed; the receipt from when you moved in shows which it was.",
+                "If the $1,800 was a last month's rent deposit that was already applied to your final month, nothing is owed apart from any unpaid yearly interest on it; the receipt from when you moved in shows which it was.",
             ],
             bottom: &[
                 "In short: a written demand first, then a T1 application to the Landlord and Tenant Board if he still won't pay.",
@@ -261,7 +261,7 @@ pub(super) const BRIEFS: &[Brief] = &[
             keywords: &[],
             openers: &[
                 "In California, no: a non-compete like that is void for an employee, and asking you to sign one is itself against the law. Here's the detail.",
-                "California is the one state where this question has a short answer for employees. Here's what the law says and what to do about the clause.",
+                "California is one of the few states where this question has a short answer for employees. Here's what the law says and what to do about the clause.",
             ],
             steps_header: "What this means for you",
             points: &[
@@ -344,7 +344,7 @@ pub(super) const BRIEFS: &[Brief] = &[
                 ),
                 (
                     "Fill a bracket, not more",
-                    "Convert each year only up to the top of your current federal bracket, so no converted dollar is taxed at a higher rate than you expect to face in retirement.",
+                    "Convert each year only up to the top of the highest federal bracket whose rate is no higher than the rate you expect in retirement.",
                 ),
                 (
                     "Pay the tax from savings",
@@ -431,7 +431,7 @@ pub(super) const BRIEFS: &[Brief] = &[
                 ),
                 (
                     "Get two or three other quotes",
-                    "Credit unions and banks quote personal-loan rates with a soft credit pull that doesn't affect your score, and an afternoon of quotes can save thousands.",
+                    "Many banks, credit unions and online lenders let you prequalify with a soft credit pull that doesn't affect your score (the final application needs a hard one), and an afternoon of quotes can save thousands.",
                 ),
             ],
             caution_header: "Watch out for",
@@ -496,7 +496,7 @@ pub(super) const BRIEFS: &[Brief] = &[
                 ),
                 (
                     "Don't escape by hand",
-                    "Replacing quotes yourself or validating the email's format is not the fix; placeholders are, because the value never becomes part of the SQL text.",
+                    "Replacing quotes yourself or validating the email's format is not the fix; placeholders are, because the driver, not your code, turns the value into data.",
                 ),
                 (
                     "Select only what you need",
@@ -522,7 +522,7 @@ pub(super) const BRIEFS: &[Brief] = &[
             ],
             claims: &[
                 "Python's DB-API (PEP 249) drivers accept query parameters separately from the SQL text; the placeholder style depends on the driver (sqlite3 uses ?, psycopg and MySQL drivers use %s).",
-                "With parameter binding, the value is sent as data and never parsed as SQL, which is why OWASP lists parameterised queries as the primary defence against SQL injection.",
+                "With parameter binding, the driver sends the value separately or quotes it safely as a literal, so it cannot change the structure of the query, which is why OWASP lists parameterised queries as the primary defence against SQL injection.",
                 "An input such as x' OR '1'='1 turns the WHERE clause of the f-string query into a condition that is true for every row.",
             ],
             checks: &[
@@ -568,11 +568,11 @@ pub(super) const BRIEFS: &[Brief] = &[
                 ),
                 (
                     "Deactivate it now",
-                    "In the IAM console, make the access key inactive, then delete it once you've issued a replacement and moved whatever used it over to the new one. This is the one step that actually stops misuse.",
+                    "In the IAM console, make the access key inactive, then delete it once you've issued a replacement and moved whatever used it over to the new one. That stops new requests signed with the key; also attach a deny-all policy to the user, because temporary credentials an attacker already made with it stay valid until they expire.",
                 ),
                 (
                     "Find out what was done with it",
-                    "Go through CloudTrail's event history for calls made with that access key ID since the push, and through the billing console for new EC2 instances, Lambda functions or IAM users in every region, not just your usual one.",
+                    "Go through CloudTrail's event history for calls made with that access key ID since the push, through the billing console for new EC2 instances or Lambda functions in every region, not just your usual one, and through the IAM console for users and keys you didn't create.",
                 ),
                 (
                     "Remove what an attacker created",
@@ -584,7 +584,7 @@ pub(super) const BRIEFS: &[Brief] = &[
                 ),
                 (
                     "Keep keys out of code",
-                    "Use IAM roles, AWS SSO or a secrets manager instead of long-lived keys, and turn on GitHub push protection so the next one is blocked before it leaves your machine.",
+                    "Use IAM roles, AWS SSO or a secrets manager instead of long-lived keys, and turn on GitHub push protection so the next one is rejected before it reaches the repository; a pre-commit scanner such as gitleaks stops it before it leaves your machine.",
                 ),
             ],
             caution_header: "Pitfalls",
@@ -597,14 +597,14 @@ pub(super) const BRIEFS: &[Brief] = &[
                 "The bottom line: the commit is not the problem any more, the key is; disable it before anything else.",
             ],
             claims: &[
-                "GitHub secret scanning reports AWS keys pushed to public repositories to AWS, which can attach a quarantine policy (AWSCompromisedKeyQuarantine) to the affected IAM user.",
+                "GitHub secret scanning reports AWS keys pushed to public repositories to AWS, which can attach a quarantine policy (AWSCompromisedKeyQuarantine, or a later version) to the affected IAM user.",
                 "A commit removed from a branch stays reachable on GitHub by its SHA until it is garbage-collected, and in any fork or clone made in the meantime.",
                 "Keys leaked on public GitHub are commonly exploited within minutes, most often to launch cryptocurrency-mining instances.",
-                "Making an IAM access key inactive stops it from authenticating new requests within seconds.",
+                "Making an IAM access key inactive stops it from signing new requests once the change takes effect, but temporary credentials already made from it (with GetSessionToken, for example) stay valid until they expire unless a policy denies them.",
             ],
             checks: &[
                 "Read AWS's guidance on what to do after exposing credentials, in the IAM documentation on managing access keys (docs.aws.amazon.com) and the AWS re:Post knowledge center (repost.aws).",
-                "Look up the key in CloudTrail: filter Event history by 'AWS access key' to see every API call made with it.",
+                "Look up the key in CloudTrail: filter Event history by 'AWS access key' and by 'User name', in every region, since calls made with temporary credentials show a different key ID.",
                 "Read GitHub's documentation 'Removing sensitive data from a repository' (docs.github.com), which also explains why rewriting history is not enough once a secret is public.",
                 "Compare this month's spend in the billing console and Cost Explorer, across all regions, with last month's.",
             ],
@@ -728,7 +728,7 @@ pub(super) const BRIEFS: &[Brief] = &[
                 ),
                 (
                     "'Coldest in 20 years' fits the trend",
-                    "Winters that cold used to come around more often; that one now stands out over 20 years is itself what a warming climate predicts.",
+                    "Winters that cold used to come round more often; in a warming climate they become rarer but don't disappear.",
                 ),
             ],
             caution_header: "Common misconceptions",
@@ -743,11 +743,11 @@ pub(super) const BRIEFS: &[Brief] = &[
             claims: &[
                 "Climate is conventionally described by 30-year averages (the WMO's climate normals), so a single winter says little about the trend.",
                 "NASA, NOAA, the UK Met Office and the Copernicus Climate Change Service all found 2024 to be the warmest year in the instrumental record, around 1.5 °C above the pre-industrial average.",
-                "In the United States, daily record highs have outnumbered record lows by about two to one since the 2000s (Meehl et al., 2009).",
+                "In the United States, daily record highs have outnumbered record lows by about two to one in the 2000s (Meehl et al., 2009).",
             ],
             checks: &[
                 "Look up your region's winter temperatures over the past 50 years in your national weather service's climate data, and compare this winter with the long-term trend rather than with last year.",
-                "Read NASA's global temperature page (climate.nasa.gov) or the Copernicus Climate Change Service's annual Global Climate Highlights, which show the global series year by year.",
+                "Read NASA's GISTEMP global temperature analysis (data.giss.nasa.gov/gistemp) or the Copernicus Climate Change Service's annual Global Climate Highlights, which show the global series year by year.",
                 "Look up Meehl et al. (2009), 'Relative increase of record high maximum temperatures compared to record low minimum temperatures in the U.S.', in Geophysical Research Letters.",
             ],
             assumptions: &[
@@ -783,7 +783,7 @@ pub(super) const BRIEFS: &[Brief] = &[
             points: &[
                 (
                     "Real announcements come from the WHO itself",
-                    "The WHO publishes every outbreak it is tracking in its Disease Outbreak News and its press releases, with a date and the name of the disease.",
+                    "The WHO publishes significant outbreaks in its Disease Outbreak News and its press releases, with a date and the name of the disease.",
                 ),
                 (
                     "Something that big would be everywhere",
@@ -812,7 +812,7 @@ pub(super) const BRIEFS: &[Brief] = &[
                 "The bottom line: real alerts come with a source, a date and a name, and they appear everywhere at once.",
             ],
             claims: &[
-                "The WHO announces outbreaks through its Disease Outbreak News reports and official press releases, and declares a public health emergency of international concern only after its Emergency Committee meets under the International Health Regulations.",
+                "The WHO announces outbreaks through its Disease Outbreak News reports and official press releases, and its Director-General declares a public health emergency of international concern after convening an Emergency Committee under the International Health Regulations.",
                 "Forwarded health alerts that cite 'the WHO' without a link, date or named official are a common pattern in misinformation debunked by fact-checkers.",
                 "How fast a virus spreads is measured by quantities such as the reproduction number or the doubling time, which a real announcement would state.",
             ],
@@ -886,7 +886,7 @@ pub(super) const BRIEFS: &[Brief] = &[
             claims: &[
                 "US citizens can stay in the Schengen Area without a visa for up to 90 days in any 180-day period, counted across all Schengen countries together (Schengen Borders Code, Article 6).",
                 "The 180-day window is rolling: on each day of stay, every day spent in the Schengen Area in the preceding 180 days counts, including the days of entry and exit.",
-                "The EU's Entry/Exit System, which began operating in October 2025, records the entry and exit dates of non-EU visitors electronically in place of passport stamps.",
+                "The EU's Entry/Exit System, rolled out in stages from 12 October 2025 and due to be fully deployed by April 2026, records the entry and exit dates of non-EU visitors electronically and then replaces passport stamps.",
             ],
             checks: &[
                 "Redo the calculation with the European Commission's official short-stay calculator (on home-affairs.ec.europa.eu), entering your exact spring dates and your planned summer dates.",
@@ -1001,7 +1001,7 @@ pub(super) const BRIEFS: &[Brief] = &[
                 ),
                 (
                     "Why reheating doesn't help",
-                    "Cooked rice carries spores of Bacillus cereus that survive boiling. Left warm for hours, they grow and make a toxin that heat doesn't destroy, so the rice can make you ill even piping hot.",
+                    "Rice often carries spores of Bacillus cereus that survive boiling. Left warm for hours, they grow and make a toxin that heat doesn't destroy, so the rice can make you ill even piping hot.",
                 ),
                 (
                     "You can't tell by looking",
