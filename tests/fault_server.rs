@@ -39,6 +39,8 @@ pub struct Seen {
     /// The last user message: identifies the conversation (one per cell in single-turn studies).
     pub key: String,
     pub at: Duration,
+    /// The text of every message, the system message first: what the runner's token estimate reads.
+    pub contents: Vec<String>,
 }
 
 type BehaviourFn = dyn Fn(&Call) -> Behaviour + Send + Sync;
@@ -141,6 +143,12 @@ async fn handle(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> R
         .and_then(|m| m["content"].as_str())
         .unwrap_or_default()
         .to_string();
+    let contents = body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["content"].as_str().map(str::to_string))
+        .collect();
     let attempt = {
         let mut attempts = shared.attempts.lock().unwrap();
         let n = attempts.entry((model.clone(), key.clone())).or_default();
@@ -151,6 +159,7 @@ async fn handle(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> R
         model: model.clone(),
         key: key.clone(),
         at: shared.started.elapsed(),
+        contents,
     });
     let _guard = {
         let mut in_flight = shared.in_flight.lock().unwrap();

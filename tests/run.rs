@@ -331,6 +331,87 @@ fn rpm_is_respected() {
 }
 
 #[test]
+fn tpm_is_respected() {
+    // limits.rs: a governor bucket of `tpm` tokens, full at the start and refilled at tpm/60
+    // tokens per second; each request is charged up front ceil(chars / 4) per message plus
+    // `max_tokens`, at most `tpm`. So the requests admitted in any window of w seconds carry at
+    // most tpm + w * tpm/60 estimated tokens (up to 2 * tpm in a 60-second window).
+    const TPM: u64 = 6000; // 100 tokens per second
+    const MAX_TOKENS: u64 = 10;
+    let rate = TPM as f64 / 60.0;
+    let server = FaultServer::start(|_| Behaviour::Ok {
+        delay: Duration::ZERO,
+    });
+    // Two models with a bucket each, run side by side: one request at a time, and four waiting
+    // on the bucket at once.
+    let limits = |concurrency: u32| {
+        format!("tpm = {TPM}\nmax_tokens = {MAX_TOKENS}\nmax_concurrency = {concurrency}")
+    };
+    let study = small_study(
+        &server.base_url(),
+        &[("serial", &limits(1)), ("parallel", &limits(4))],
+        0,
+    );
+    // One prompt whose estimate (7500 + 10) is clamped to the whole bucket, and eight of 80
+    // characters (20 + 10 = 30 tokens, 0.3 s of refill each): 240 tokens beyond the bucket.
+    let mut prompts = format!(
+        "[[prompt]]\nid = \"big\"\ntext = \"{}\"\n\n",
+        "word ".repeat(6000)
+    );
+    for i in 0..8 {
+        let text = format!("Question number {i}? {}", "x".repeat(61));
+        assert_eq!(text.chars().count(), 80);
+        prompts.push_str(&format!("[[prompt]]\nid = \"p{i}\"\ntext = \"{text}\"\n\n"));
+    }
+    study.write("prompts/small.toml", &prompts);
+    let output = run(&study, &[]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+
+    for model in ["serial", "parallel"] {
+        let mut seen = server.seen_by(model);
+        seen.sort_by_key(|s| s.at);
+        let charges: Vec<u64> = seen
+            .iter()
+            .map(|s| {
+                let input: u64 = s
+                    .contents
+                    .iter()
+                    .map(|c| (c.chars().count() as u64).div_ceil(4))
+                    .sum();
+                (input + MAX_TOKENS).min(TPM)
+            })
+            .collect();
+        let mut sorted = charges.clone();
+        sorted.sort();
+        assert_eq!(sorted, [30, 30, 30, 30, 30, 30, 30, 30, 6000], "{model}");
+        let times: Vec<f64> = seen.iter().map(|s| s.at.as_secs_f64()).collect();
+
+        // Every window between two arrivals: at most the bucket plus its refill over the
+        // window, give or take 50 ms of arrival jitter (5 tokens, less than one request).
+        for i in 0..seen.len() {
+            for j in i..seen.len() {
+                let admitted: u64 = charges[i..=j].iter().sum();
+                let allowed = TPM as f64 + rate * (times[j] - times[i] + 0.05);
+                assert!(
+                    admitted as f64 <= allowed,
+                    "{model}: {admitted} tokens arrived in {:.3} s (at most {allowed:.0}): {times:?}",
+                    times[j] - times[i]
+                );
+            }
+        }
+        // Over the whole run: the 240 tokens beyond the bucket take 2.4 s to refill, and the
+        // limiter admits each request as soon as it may, so the run takes hardly longer.
+        let total: u64 = charges.iter().sum();
+        let implied = (total - TPM) as f64 / rate;
+        let span = times[times.len() - 1] - times[0];
+        assert!(
+            span >= implied - 0.05 && span <= implied + 1.0,
+            "{model}: span {span:.3} s, implied {implied:.3} s: {charges:?} at {times:?}"
+        );
+    }
+}
+
+#[test]
 fn a_429_with_retry_after_is_waited_out() {
     let server = FaultServer::start(|call| match call.attempt {
         1 => Behaviour::Status {
