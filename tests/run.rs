@@ -685,13 +685,22 @@ fn a_terminal_gets_a_progress_bar_and_a_pipe_does_not() {
         quote(&bin),
         quote(&study.path())
     );
-    let output = StdCommand::new("script")
+    let output = match StdCommand::new("script")
         .args(["-qefc", &command, "/dev/null"])
         .env("COLUMNS", "160")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .output()
-        .expect("`script` (util-linux) runs");
+    {
+        Ok(output) => output,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped: `script` (util-linux) cannot run: {e}");
+            return;
+        }
+        Err(e) => {
+            panic!("`script` (util-linux) cannot run: {e} (CI is set: this fails, not skips)")
+        }
+    };
     // `script` copies everything the terminal showed to its stdout.
     let screen = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{screen}");
