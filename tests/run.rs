@@ -57,6 +57,19 @@ fn run(study: &StudyDir, extra_args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `blindfold run` on `study` as a child process (for tests that kill or interrupt it), its
+/// stdout and stderr made by `output`.
+fn spawn_run(study: &StudyDir, output: fn() -> Stdio) -> std::process::Child {
+    StdCommand::new(assert_cmd::cargo::cargo_bin("blindfold"))
+        .arg("run")
+        .arg(study.path())
+        .args(["--run", "r"])
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .unwrap()
+}
+
 fn by_model(records: &[Value]) -> BTreeMap<String, Vec<&Value>> {
     let mut out: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for r in records {
@@ -233,14 +246,7 @@ fn killed_midway_and_run_again_yields_each_cell_exactly_once() {
     let server = SimServe::start(&["--latency-ms", "25"]);
     let study = default_study_against(&server);
     let log = run_dir(&study, "r").join("transcripts.jsonl");
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("blindfold"))
-        .arg("run")
-        .arg(study.path())
-        .args(["--run", "r"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&study, Stdio::null);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let lines = std::fs::read_to_string(&log)
@@ -617,14 +623,7 @@ fn ctrl_c_lets_cells_in_flight_finish_and_says_how_to_resume() {
     let server = SimServe::start(&["--latency-ms", "400"]);
     let study = default_study_against(&server);
     let log = run_dir(&study, "r").join("transcripts.jsonl");
-    let child = StdCommand::new(assert_cmd::cargo::cargo_bin("blindfold"))
-        .arg("run")
-        .arg(study.path())
-        .args(["--run", "r"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_run(&study, Stdio::piped);
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::fs::read_to_string(&log)
         .map(|t| t.lines().count())
