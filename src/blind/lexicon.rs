@@ -188,6 +188,48 @@ const fn capitalised_vendor(
     }
 }
 
+/// Products named in ordinary advice ("search Google Scholar", "open it in Microsoft Excel"):
+/// redacting the vendor there would garble the answer without hiding any model's identity.
+const GOOGLE_PRODUCTS: &[&str] = &[
+    "scholar",
+    "maps",
+    "search",
+    "docs",
+    "drive",
+    "sheets",
+    "slides",
+    "translate",
+    "calendar",
+    "play",
+    "chrome",
+    "earth",
+    "trends",
+    "flights",
+    "forms",
+    "photos",
+    "meet",
+    "account",
+    "pay",
+];
+const MICROSOFT_PRODUCTS: &[&str] = &[
+    "excel",
+    "word",
+    "teams",
+    "office",
+    "outlook",
+    "windows",
+    "edge",
+    "access",
+    "powerpoint",
+    "onedrive",
+    "365",
+    "authenticator",
+    "store",
+    "defender",
+    "sql",
+    "azure",
+];
+
 /// Words after "Meta" that make it the prefix, not the company ("Meta data", "Meta analysis").
 const META_NOT_COMPANY: &[&str] = &[
     "analysis",
@@ -331,7 +373,7 @@ pub const BUILTIN: &[LexiconEntry] = &[
     guarded_model("Sonnet", "opus|sonnet|haiku", VersionRule::ClaudeTier, &[]),
     model("3.5 Sonnet", r"[3-9]\.[0-9]~(?:opus|sonnet|haiku)"),
     // Google.
-    capitalised_vendor("Google", "google", Bare::Capitalised, &[]),
+    capitalised_vendor("Google", "google", Bare::Capitalised, GOOGLE_PRODUCTS),
     vendor("Google DeepMind", "google~deep-?mind"),
     vendor("DeepMind", "deep-?mind"),
     guarded_model(
@@ -426,7 +468,10 @@ pub const BUILTIN: &[LexiconEntry] = &[
     vendor("Alibaba", "alibaba"),
     model("Tongyi", "tongyi(?:~qianwen)?"),
     // Microsoft.
-    vendor("Microsoft", "microsoft"),
+    LexiconEntry {
+        deny_next: MICROSOFT_PRODUCTS,
+        ..vendor("Microsoft", "microsoft")
+    },
     LexiconEntry {
         bare: Bare::Capitalised,
         ..model("Copilot", "copilot")
@@ -468,7 +513,12 @@ pub const BUILTIN: &[LexiconEntry] = &[
             ],
         )
     },
-    vendor("Amazon Web Services", "amazon~web~services|(?-i:AWS)"),
+    vendor("Amazon Web Services", "amazon~web~services"),
+    // "AWS" is mostly the cloud in everyday answers ("an AWS access key"); only in model context.
+    LexiconEntry {
+        bare: Bare::Never,
+        ..vendor("AWS", "(?-i:AWS)")
+    },
     LexiconEntry {
         bare: Bare::Never,
         ..vendor("Bedrock", "bedrock")

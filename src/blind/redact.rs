@@ -1907,6 +1907,12 @@ Invite the user to redirect you or correct any assumption, and when they do, fol
                     "I'm Gemini, a large language model from Google.",
                     "I'm [MODEL], a large language model from [COMPANY].",
                 ),
+                ("Built on Amazon Web Services.", "Built on [COMPANY]."),
+                ("I'm an AWS model.", "I'm an [COMPANY] model."),
+                (
+                    "Google Scholar's rival, Google Gemini",
+                    "Google Scholar's rival, [COMPANY] [MODEL]",
+                ),
                 ("Meta released Llama 3.", "[COMPANY] released [MODEL]."),
                 ("Meta's Llama models", "[COMPANY]'s [MODEL] models"),
                 ("Meta AI answered.", "[COMPANY] answered."),
@@ -2024,6 +2030,8 @@ Invite the user to redirect you or correct any assumption, and when they do, fol
                 "alpha = 0.05 and Cronbach's alpha 0.8",
                 "Our Falcon 9 model rocket; the llama 3 times; a phi 2 angle",
                 "the bedrock of society; a moonshot project",
+                "I pushed our AWS access key; open a case with AWS Support",
+                "Search Google Scholar or Google Maps; open it in Microsoft Excel",
             ],
         );
     }

@@ -241,7 +241,7 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         .iter()
         .map(|i| i.redactions.values().sum::<u32>() + i.quoted_instructions)
         .sum();
-    println!(
+    outln!(
         "Blinded {items} transcripts into round '{round_name}': {per_item} raters per item; {}.",
         loads
             .iter()
@@ -250,11 +250,11 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
             .join(", ")
     );
     if built.leaks.is_empty() {
-        println!(
+        outln!(
             "Redacted {redacted} identifying spans; the leak gate found nothing in the packets."
         );
     } else {
-        println!(
+        outln!(
             "Redacted {redacted} identifying spans; the packets were written with {} leaks (--allow-leaks).",
             built.leaks.len()
         );
@@ -264,11 +264,11 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
             "warning: raters {a} and {b} share no item, so their agreement cannot be computed"
         );
     }
-    println!(
+    outln!(
         "Send {}/ to the raters as it is (zip it if you like).",
         round_dir.join(round::PACKETS_DIR).display()
     );
-    println!(
+    outln!(
         "Keep {} apart: it alone un-blinds the ratings (SHA-256 {}).",
         round_dir.join(round::KEY_FILE).display(),
         built.key_sha256

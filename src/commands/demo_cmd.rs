@@ -167,11 +167,11 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         store::write_atomic(&report_dir.join(name), &bytes)?;
     }
 
-    println!();
-    print!("{}", crate::report::terminal::headline_table(&results));
-    println!();
-    println!("Report: {}", report_dir.join("report.html").display());
-    println!(
+    outln!();
+    out!("{}", crate::report::terminal::headline_table(&results));
+    outln!();
+    outln!("Report: {}", report_dir.join("report.html").display());
+    outln!(
         "(demo finished in {:.1} s; everything it wrote is under {})",
         started.elapsed().as_secs_f64(),
         out.display()

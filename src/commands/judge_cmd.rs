@@ -191,21 +191,21 @@ pub fn judge_round(args: &JudgeArgs, verbose: bool) -> anyhow::Result<(std::path
     if !verbose {
         return Ok((out, failed.len()));
     }
-    println!(
+    outln!(
         "Judge {judge_name} rated {} of {} items into {}.",
         latest.len(),
         items.len(),
         out.display()
     );
     if !failed.is_empty() {
-        println!(
+        outln!(
             "{} items have no usable answer (e.g. {}: {}); run the same command again to retry them.",
             failed.len(),
             failed[0].item_id,
             failed[0].error.as_deref().unwrap_or("unknown error")
         );
     } else {
-        println!(
+        outln!(
             "Add it to `blindfold unblind` with the human ratings to compare judge and human agreement."
         );
     }

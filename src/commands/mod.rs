@@ -2,6 +2,23 @@
 //! any error into a message and a non-zero exit code. Commands resolve their settings, call the
 //! pure stages, and do the I/O (through `store`) around them.
 
+/// `println!` for command output: a closed pipe (`blindfold agree x.csv | head`) becomes an
+/// error that `main` turns into a quiet exit, instead of a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
+/// `print!` for command output; see `outln!`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
 mod blind_cmd;
 mod demo_cmd;
 mod judge_cmd;
@@ -22,6 +39,8 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     match run(cli.command) {
         Ok(code) => code,
+        // Whoever read our output has stopped reading (`| head`): nothing is wrong.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", render_error(&error));
             ExitCode::FAILURE
@@ -46,6 +65,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo_cmd::demo(&args),
         Command::Sim(SimCommand::Serve(args)) => run_cmds::sim_serve(&args),
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes on one line each, without repeating a cause the message already

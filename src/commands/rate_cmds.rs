@@ -24,7 +24,7 @@ pub fn rate(args: &RateArgs) -> anyhow::Result<ExitCode> {
     let sheet = crate::rate::simulate::rate_packet(&packet, args.seed)
         .with_context(|| format!("cannot rate {}", args.simulate.display()))?;
     store::write_atomic(&args.out, &sheet)?;
-    println!(
+    outln!(
         "Simulated rater '{}' rated {} items into {}.",
         packet.rater,
         packet.items.len(),
@@ -244,7 +244,7 @@ pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
     }
     let raters: std::collections::BTreeSet<&str> =
         ratings.iter().map(|r| r.rater.as_str()).collect();
-    println!(
+    outln!(
         "Un-blinded {} ratings of {} items by {} ({} rows) into {}.",
         ratings.len(),
         ratings
@@ -257,7 +257,7 @@ pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
         args.round_dir.join(UNBLINDED).display()
     );
     for (who, assigned, rated) in &coverage {
-        println!("  {who}: {rated} of {assigned} rated");
+        outln!("  {who}: {rated} of {assigned} rated");
     }
     Ok(())
 }
@@ -513,8 +513,8 @@ pub fn agree(args: &AgreeArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
     };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&output)?),
-        Format::Text => print!("{}", render_agree(&output)),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&output)?),
+        Format::Text => out!("{}", render_agree(&output)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -81,13 +81,13 @@ pub struct Prereg {
 
 pub fn prereg(args: &PreregArgs) -> anyhow::Result<ExitCode> {
     let (out, sha) = prereg_quiet(args)?;
-    println!(
+    outln!(
         "Wrote {} and {}.",
         out.join("prereg.json").display(),
         out.join("prereg.md").display()
     );
-    println!("prereg.json SHA-256: {sha}");
-    println!(
+    outln!("prereg.json SHA-256: {sha}");
+    outln!(
         "Post this hash (e.g. in a public registry or a timestamped commit) before any rating is done."
     );
     Ok(ExitCode::SUCCESS)
@@ -570,7 +570,7 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     for (name, bytes) in report_files(&results)? {
         store::write_atomic(&dir.join(name), &bytes)?;
     }
-    print!("{}", crate::report::terminal::headline_table(&results));
-    println!("\nReport: {}", dir.join("report.html").display());
+    out!("{}", crate::report::terminal::headline_table(&results));
+    outln!("\nReport: {}", dir.join("report.html").display());
     Ok(ExitCode::SUCCESS)
 }

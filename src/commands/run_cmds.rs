@@ -178,7 +178,7 @@ pub fn run_study(
             done_before,
             failed_skipped,
             options.retry_failed,
-        );
+        )?;
         return Ok(RunOutcome {
             interrupted: false,
             summary: summary::Summary::default(),
@@ -265,7 +265,7 @@ pub fn run_study(
     let summary = builder.finish();
     if !options.quiet_summary {
         eprintln!();
-        print!("{}", summary::render(&summary));
+        out!("{}", summary::render(&summary));
     }
     if interrupted {
         eprintln!(
@@ -310,12 +310,12 @@ fn print_dry_run(
     done: usize,
     failed: usize,
     retry_failed: bool,
-) {
+) -> anyhow::Result<()> {
     let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for cell in todo {
         *counts.entry((&cell.model, &cell.scaffold)).or_default() += 1;
     }
-    println!(
+    outln!(
         "Dry run: {} of {} cells would run ({done} done, {failed} failed earlier{}).",
         todo.len(),
         plan.cells.len(),
@@ -326,14 +326,14 @@ fn print_dry_run(
         }
     );
     for ((model, scaffold), n) in counts {
-        println!("  {model:<20} {scaffold:<28} {n:>5}");
+        outln!("  {model:<20} {scaffold:<28} {n:>5}");
     }
     let todo_plan = plan::Plan {
         cells: todo.to_vec(),
         hashes: plan.hashes.clone(),
     };
     let estimate = plan::estimate(study, &todo_plan);
-    println!(
+    outln!(
         "Estimated: {} requests, ~{} input tokens, at most {} output tokens, cost {}.",
         estimate.requests,
         estimate.estimated_input_tokens,
@@ -342,6 +342,7 @@ fn print_dry_run(
             .estimated_cost_usd
             .map_or("unknown (no prices)".into(), |c| format!("at most ${c:.2}"))
     );
+    Ok(())
 }
 
 /// Reads each model's key from the environment it names; the keys live only in memory.
@@ -511,17 +512,17 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let report = transcripts::for_each::<TranscriptRecord>(&log_path, |r| builder.add(&r))?;
     let summary = builder.finish();
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&summary)?),
         Format::Text => {
-            println!(
+            outln!(
                 "Run '{}' of study '{}' (protocol {})",
                 manifest.run,
                 manifest.study.name,
                 &manifest.protocol_hash[..12]
             );
-            print!("{}", summary::render(&summary));
+            out!("{}", summary::render(&summary));
             if report.truncated_tail.is_some() {
-                println!(
+                outln!(
                     "The last line of transcripts.jsonl is incomplete; the next `run` sets it aside."
                 );
             }

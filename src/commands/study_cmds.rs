@@ -26,8 +26,8 @@ pub fn init(args: &InitArgs) -> anyhow::Result<ExitCode> {
         store::write_new(&args.dir.join(path), content.as_bytes())?;
     }
     let shown = args.dir.display();
-    println!("Created a new study in {shown}: 3 simulated models x 4 scaffolds x 15 prompts.");
-    println!(
+    outln!("Created a new study in {shown}: 3 simulated models x 4 scaffolds x 15 prompts.");
+    outln!(
         "Next: edit {shown}/study.toml, then `blindfold validate {shown}` and `blindfold plan {shown}`."
     );
     Ok(ExitCode::SUCCESS)
@@ -39,7 +39,7 @@ pub fn validate(args: &StudyArgs) -> anyhow::Result<ExitCode> {
     for warning in warnings(&study) {
         eprintln!("warning: {warning}");
     }
-    println!(
+    outln!(
         "ok: study '{}' is valid: {} model{} x {} scaffold{} x {} prompt{} x {} repeat{} = {} cells; rubric of {} dimension{}",
         study.name,
         study.crossed_models.len(),
@@ -88,15 +88,19 @@ pub fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
             if args.cells {
                 value["cell_list"] = serde_json::to_value(&plan.cells)?;
             }
-            println!("{}", serde_json::to_string_pretty(&value)?);
+            outln!("{}", serde_json::to_string_pretty(&value)?);
         }
         Format::Text => {
-            print!("{}", render_plan(&study, &estimate));
+            out!("{}", render_plan(&study, &estimate));
             if args.cells {
                 for cell in &plan.cells {
-                    println!(
+                    outln!(
                         "{}  {}  {}  {}  repeat {}",
-                        cell.id, cell.model, cell.scaffold, cell.prompt, cell.repeat
+                        cell.id,
+                        cell.model,
+                        cell.scaffold,
+                        cell.prompt,
+                        cell.repeat
                     );
                 }
             }
