@@ -45,10 +45,14 @@ pub type Block = Vec<Vec<Option<f64>>>;
 pub struct InteractionTest {
     /// Interaction sum of squares of the models x scaffolds table of prompt-averaged scores.
     pub statistic: f64,
-    /// Monte Carlo permutation p-value `(1 + #{T* ≥ T}) / (1 + permutations)`.
+    /// Monte Carlo permutation p-value `(1 + #{T* ≥ T}) / (1 + permutations)`, or, when
+    /// `exact`, the share of all arrangements with `T* ≥ T` (the observed one included).
     pub p_value: f64,
-    /// Number of random permutations drawn.
+    /// Number of random permutations drawn, or of arrangements enumerated when `exact`.
     pub permutations: usize,
+    /// Whether every arrangement was enumerated: there were no more of them than `permutations`
+    /// asked for, so sampling would only have repeated them.
+    pub exact: bool,
     /// Complete blocks (prompts) that entered the test.
     pub blocks_used: usize,
     /// Blocks dropped because a cell was missing, non-finite or the block had the wrong shape.
@@ -70,7 +74,11 @@ pub struct InteractionTest {
 /// (Phipson & Smyth 2010), where `scale` is the total sum of squares of the centred
 /// profiles, so permutations that reproduce `T` up to rounding count as ties.
 ///
-/// `None` when fewer than 2 models, 2 scaffolds or 1 complete block remain, or
+/// When there are no more distinct arrangements, `(M!)^P`, than `permutations`, all of them
+/// are enumerated instead and `p` is exact (a few blocks of a few models).
+///
+/// `None` when fewer than 2 models, 2 scaffolds or 2 complete blocks remain (with one block
+/// every arrangement has the observed statistic, so the test cannot reject), or
 /// `permutations == 0`.
 pub fn interaction_permutation_test(
     blocks: &[Block],
@@ -100,7 +108,7 @@ pub fn interaction_permutation_test(
         }
     }
     let used = centred.len() / cells;
-    if used == 0 {
+    if used < 2 {
         return None;
     }
 
@@ -128,6 +136,51 @@ pub fn interaction_permutation_test(
     let scale = centred.iter().map(|v| v * v).sum::<f64>();
     let threshold = observed - 1e-12 * scale;
 
+    let add_block = |sums: &mut [f64], block: &[f64], order: &[usize]| {
+        for (target, &source) in order.iter().enumerate() {
+            let from = &block[source * scaffolds..(source + 1) * scaffolds];
+            let to = &mut sums[target * scaffolds..(target + 1) * scaffolds];
+            for (s, v) in to.iter_mut().zip(from) {
+                *s += v;
+            }
+        }
+    };
+
+    let arrangements = (1..=models as u128)
+        .try_fold(1u128, |f, k| f.checked_mul(k))
+        .and_then(|per_block| per_block.checked_pow(used as u32))
+        .filter(|&n| n <= permutations as u128);
+    if let Some(n) = arrangements {
+        let orders = all_orders(models);
+        let mut digits = vec![0usize; used];
+        let mut at_least_as_extreme = 0usize;
+        for _ in 0..n {
+            sums.fill(0.0);
+            for (block, &d) in centred.chunks_exact(cells).zip(&digits) {
+                add_block(&mut sums, block, &orders[d]);
+            }
+            if statistic_of(&sums) >= threshold {
+                at_least_as_extreme += 1;
+            }
+            // Next arrangement: a mixed-radix counter over the blocks.
+            for d in digits.iter_mut() {
+                *d += 1;
+                if *d < orders.len() {
+                    break;
+                }
+                *d = 0;
+            }
+        }
+        return Some(InteractionTest {
+            statistic: observed,
+            p_value: at_least_as_extreme as f64 / n as f64,
+            permutations: n as usize,
+            exact: true,
+            blocks_used: used,
+            blocks_dropped: blocks.len() - used,
+        });
+    }
+
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     // One permutation per block, reshuffled in place: a shuffle of any permutation is again
     // uniformly distributed, so there is no need to reset to the identity.
@@ -143,13 +196,7 @@ pub fn interaction_permutation_test(
             for i in (1..models).rev() {
                 order.swap(i, rng.random_range(0..=i));
             }
-            for (target, &source) in order.iter().enumerate() {
-                let from = &block[source * scaffolds..(source + 1) * scaffolds];
-                let to = &mut sums[target * scaffolds..(target + 1) * scaffolds];
-                for (s, v) in to.iter_mut().zip(from) {
-                    *s += v;
-                }
-            }
+            add_block(&mut sums, block, order);
         }
         if statistic_of(&sums) >= threshold {
             at_least_as_extreme += 1;
@@ -160,9 +207,61 @@ pub fn interaction_permutation_test(
         statistic: observed,
         p_value: (1 + at_least_as_extreme) as f64 / (1 + permutations) as f64,
         permutations,
+        exact: false,
         blocks_used: used,
         blocks_dropped: blocks.len() - used,
     })
+}
+
+/// Whether a Monte Carlo permutation p-value sits at its floor `1 / (1 + draws)`: no permuted
+/// statistic was as extreme as the observed one, so the true p is only known to be at most that.
+pub fn at_monte_carlo_floor(p: f64, draws: usize) -> bool {
+    p <= (1.0 + 1e-9) / (1.0 + draws as f64)
+}
+
+/// A p-value as the reports write it: "0.0312", "< 0.0001", or, at the floor of a Monte Carlo
+/// permutation test with `draws` permutations, the bound "≤ 0.0010" (999) or "< 0.0001" (from
+/// 10,000 on, where the floor is already below 0.0001). `draws` is `None` for exact p-values.
+pub fn p_text(p: f64, draws: Option<usize>) -> String {
+    match draws {
+        Some(draws) if at_monte_carlo_floor(p, draws) => {
+            let floor = 1.0 / (1.0 + draws as f64);
+            if floor < 0.0001 {
+                "< 0.0001".to_string()
+            } else {
+                // Rounded up (ignoring binary noise), so that the bound stays a true bound.
+                format!("≤ {:.4}", (floor * 1e4 - 1e-6).ceil() / 1e4)
+            }
+        }
+        _ if p < 0.0001 => "< 0.0001".to_string(),
+        _ => format!("{p:.4}"),
+    }
+}
+
+/// "= 0.0312" for a value, the bound itself ("< 0.0001", "≤ 0.0010") for a bound.
+pub fn p_relation(p: f64, draws: Option<usize>) -> String {
+    let text = p_text(p, draws);
+    if text.starts_with(['<', '≤']) {
+        text
+    } else {
+        format!("= {text}")
+    }
+}
+
+/// Every order of `0..n`, the identity first.
+fn all_orders(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for shorter in all_orders(n - 1) {
+        for at in (0..n).rev() {
+            let mut order = shorter.clone();
+            order.insert(at, n - 1);
+            out.push(order);
+        }
+    }
+    out
 }
 
 /// Two one-sided tests (Schuirmann 1987) of equivalence of a paired mean difference within
@@ -568,6 +667,51 @@ mod tests {
             vec![vec![vec![Some(1.0), Some(2.0)], vec![Some(5.0), Some(6.0)]]; 3];
         let test = interaction_permutation_test(&additive, 50, 1).unwrap();
         assert_eq!((test.statistic, test.p_value), (0.0, 1.0));
+    }
+
+    #[test]
+    fn one_block_cannot_be_tested() {
+        // Shuffling the model rows of a single block only relabels the models, so every
+        // arrangement has the observed statistic: no p-value, rather than a meaningless 1.
+        let crossover: Vec<Block> = vec![vec![
+            vec![Some(2.0), Some(0.0)],
+            vec![Some(0.0), Some(2.0)],
+            vec![Some(1.0), Some(1.0)],
+        ]];
+        assert_eq!(interaction_permutation_test(&crossover, 10_000, 1), None);
+    }
+
+    #[test]
+    fn few_arrangements_are_enumerated_exactly() {
+        // Two blocks of a 2 x 2 crossover: of the (2!)^2 = 4 arrangements, the identity and
+        // the double swap give the observed statistic, the single swaps give 0: p = 2/4.
+        let block: Block = vec![vec![Some(1.0), Some(0.0)], vec![Some(0.0), Some(1.0)]];
+        let test = interaction_permutation_test(&[block.clone(), block], 10_000, 1).unwrap();
+        assert!(test.exact);
+        assert_eq!((test.p_value, test.permutations), (0.5, 4));
+        // (3!)^4 = 1,296 arrangements of four 3-model blocks: enumerated when that many are
+        // asked for, sampled when fewer are; the two agree up to Monte Carlo error (sd <= 0.014).
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let blocks = simulated_blocks(&mut rng, 4, &no_interaction(3, 2), 1.0);
+        let exact = interaction_permutation_test(&blocks, 1296, 1).unwrap();
+        assert_eq!((exact.exact, exact.permutations), (true, 1296));
+        let sampled = interaction_permutation_test(&blocks, 1295, 1).unwrap();
+        assert!(!sampled.exact);
+        assert_close(
+            sampled.p_value,
+            exact.p_value,
+            0.05,
+            "Monte Carlo vs exact p",
+        );
+    }
+
+    #[test]
+    fn all_orders_lists_each_order_once() {
+        let orders = all_orders(4);
+        assert_eq!(orders.len(), 24);
+        assert_eq!(orders[0], vec![0, 1, 2, 3]);
+        let distinct: std::collections::BTreeSet<_> = orders.iter().collect();
+        assert_eq!(distinct.len(), 24);
     }
 
     #[cfg(not(debug_assertions))]

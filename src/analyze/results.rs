@@ -195,7 +195,13 @@ pub struct InteractionResult {
     /// Holm-adjusted across dimensions.
     pub p_holm: Option<f64>,
     pub permutations: usize,
+    /// Whether `permutations` counts every arrangement (an exact p) rather than random draws.
+    #[serde(default)]
+    pub exact: bool,
     pub blocks_used: usize,
+    /// Prompts left out because some model x scaffold cell had no score.
+    #[serde(default)]
+    pub blocks_dropped: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

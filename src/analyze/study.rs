@@ -518,7 +518,9 @@ fn interaction(ctx: &Context<'_>, dim: &Dimension) -> Option<InteractionResult> 
         p_value: test.p_value,
         p_holm: None,
         permutations: test.permutations,
+        exact: test.exact,
         blocks_used: test.blocks_used,
+        blocks_dropped: test.blocks_dropped,
     })
 }
 
@@ -1096,17 +1098,6 @@ fn fmt_ci(e: &Estimate) -> String {
     }
 }
 
-pub fn format_p(p: f64, permutations: usize) -> String {
-    let floor = 1.0 / (permutations as f64 + 1.0);
-    if p <= floor + 1e-15 {
-        format!("{p:.4} (the smallest possible with {permutations} permutations)")
-    } else if p < 0.0001 {
-        "< 0.0001".into()
-    } else {
-        format!("{p:.4}")
-    }
-}
-
 pub fn analyze(input: &Input<'_>) -> StudyResults {
     let study = input.study;
     let models: Vec<String> = study.crossed_models.clone();
@@ -1305,24 +1296,30 @@ fn headline(
         ));
     }
     if let Some(i) = &dim.interaction {
-        let p = format_p(i.p_value, i.permutations);
+        let draws = (!i.exact).then_some(i.permutations);
+        let p = hypothesis::p_relation(i.p_value, draws);
         let holm = i
             .p_holm
             .map(|h| {
-                format!(
-                    ", Holm-adjusted over dimensions {}",
-                    format_p(h, i.permutations)
-                )
+                // The Holm value of a bound is a bound too.
+                let at_floor =
+                    draws.is_some_and(|d| hypothesis::at_monte_carlo_floor(i.p_value, d));
+                let h = hypothesis::p_relation(h, None);
+                let h = match h.strip_prefix("= ") {
+                    Some(v) if at_floor => format!("≤ {v}"),
+                    _ => h,
+                };
+                format!(", Holm-adjusted over dimensions {h}")
             })
             .unwrap_or_default();
         let alpha = 1.0 - ctx.input.plan.confidence;
         if i.p_holm.unwrap_or(i.p_value) < alpha {
             sentences.push(format!(
-                "Scaffold efficacy on {primary} depends on the model: model x scaffold interaction permutation test p = {p}{holm}."
+                "Scaffold efficacy on {primary} depends on the model: model x scaffold interaction permutation test p {p}{holm}."
             ));
         } else {
             sentences.push(format!(
-                "These data do not show that scaffold efficacy on {primary} depends on the model (interaction permutation test p = {p}{holm})."
+                "These data do not show that scaffold efficacy on {primary} depends on the model (interaction permutation test p {p}{holm})."
             ));
         }
     }
@@ -1468,8 +1465,12 @@ mod tests {
     }
 
     #[test]
-    fn permutation_p_values_at_their_floor_say_so() {
-        assert!(format_p(1.0 / 10_001.0, 10_000).contains("smallest possible"));
-        assert_eq!(format_p(0.0312, 10_000), "0.0312");
+    fn permutation_p_values_at_their_floor_are_bounds() {
+        use hypothesis::p_relation;
+        assert_eq!(p_relation(1.0 / 10_001.0, Some(10_000)), "< 0.0001");
+        assert_eq!(p_relation(1.0 / 1_000.0, Some(999)), "≤ 0.0010");
+        assert_eq!(p_relation(0.0312, Some(10_000)), "= 0.0312");
+        // An exact p of 1/36 is a value, not a bound.
+        assert_eq!(p_relation(1.0 / 36.0, None), "= 0.0278");
     }
 }

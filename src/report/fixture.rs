@@ -364,7 +364,9 @@ pub(crate) fn results() -> StudyResults {
                 p_value,
                 p_holm: Some(p_holm),
                 permutations: 10000,
+                exact: false,
                 blocks_used: PROMPTS,
+                blocks_dropped: 0,
             }),
             variance: match d {
                 0 => Some(VarianceShares {

@@ -6,6 +6,7 @@
 //! rounded zero never shows as "-0.00". User-supplied text (ids, questions, sentences) is escaped
 //! so that it can neither break a Markdown table nor inject HTML.
 
+use crate::analyze::hypothesis::{at_monte_carlo_floor, p_text};
 use crate::analyze::results::Estimate;
 
 pub(crate) const NA: &str = "n/a";
@@ -95,43 +96,21 @@ pub(crate) fn effect(e: &Estimate) -> String {
 /// A p-value: four decimals, "< 0.0001" below that.
 pub(crate) fn p_value(p: Option<f64>) -> String {
     match p {
-        Some(v) if v.is_finite() => {
-            if v < 0.0001 {
-                "< 0.0001".to_string()
-            } else {
-                format!("{v:.4}")
-            }
-        }
+        Some(v) if v.is_finite() => p_text(v, None),
         _ => NA.to_string(),
     }
 }
 
-/// The smallest p-value a Monte Carlo permutation test can return, `1 / (1 + permutations)`.
-pub(crate) fn permutation_floor(permutations: usize) -> f64 {
-    1.0 / (1.0 + permutations as f64)
-}
-
-/// Whether `p` is the permutation floor: no permuted statistic was as extreme as the observed
-/// one, so the true p-value is only known to be at most this.
+/// Whether `p` is the floor of a Monte Carlo permutation test (see [`at_monte_carlo_floor`]).
 pub(crate) fn at_permutation_floor(p: f64, permutations: usize) -> bool {
-    p <= permutation_floor(permutations) * (1.0 + 1e-9)
+    at_monte_carlo_floor(p, permutations)
 }
 
-/// A permutation p-value. At the floor the estimate is only a bound, so it is written as one:
-/// "≤ 0.0010" for 999 permutations, "≤ 0.0001" for 9,999, "< 0.0001" from 10,000 on (where
-/// 1/(1 + B) is already below 0.0001).
+/// A Monte Carlo permutation p-value, written as a bound at the floor (see [`p_text`]).
 pub(crate) fn permutation_p(p: Option<f64>, permutations: usize) -> String {
     match p {
-        Some(v) if v.is_finite() && at_permutation_floor(v, permutations) => {
-            let floor = permutation_floor(permutations);
-            if floor < 0.0001 {
-                "< 0.0001".to_string()
-            } else {
-                // Rounded up (ignoring binary noise), so that the bound stays a true bound.
-                format!("≤ {:.4}", (floor * 1e4 - 1e-6).ceil() / 1e4)
-            }
-        }
-        other => p_value(other),
+        Some(v) if v.is_finite() => p_text(v, Some(permutations)),
+        _ => NA.to_string(),
     }
 }
 

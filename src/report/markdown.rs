@@ -206,8 +206,14 @@ fn decisive_p(i: &InteractionResult) -> f64 {
 }
 
 fn interaction_p_text(i: &InteractionResult) -> String {
-    let p = permutation_p(Some(i.p_value), i.permutations);
-    let at_floor = super::format::at_permutation_floor(i.p_value, i.permutations);
+    let (p, at_floor) = if i.exact {
+        (p_value(Some(i.p_value)), false)
+    } else {
+        (
+            permutation_p(Some(i.p_value), i.permutations),
+            super::format::at_permutation_floor(i.p_value, i.permutations),
+        )
+    };
     match i.p_holm {
         Some(h) => {
             // The Holm value of a bound is a bound too.
@@ -791,16 +797,30 @@ fn efficacy_dimension(out: &mut String, r: &StudyResults, d: &DimensionResults, 
 
     match &d.interaction {
         Some(i) => {
+            let draws = if i.exact {
+                format!(
+                    "all {} arrangements enumerated, so p is exact",
+                    count(i.permutations)
+                )
+            } else {
+                format!("{} permutations", count(i.permutations))
+            };
             let _ = write!(
                 out,
                 "**Model × scaffold interaction.** Permutation test with model labels shuffled \
-                 within {} ({} permutations): statistic {}, {}.",
+                 within {} ({draws}): statistic {}, {}.",
                 plural(i.blocks_used, "prompt block", "prompt blocks"),
-                count(i.permutations),
                 fixed(Some(i.statistic), 2),
                 interaction_p_text(i),
             );
-            if super::format::at_permutation_floor(i.p_value, i.permutations) {
+            if i.blocks_dropped > 0 {
+                let _ = write!(
+                    out,
+                    " {} left out because a model × scaffold cell had no score.",
+                    plural(i.blocks_dropped, "prompt was", "prompts were"),
+                );
+            }
+            if !i.exact && super::format::at_permutation_floor(i.p_value, i.permutations) {
                 let _ = write!(
                     out,
                     " No permutation reached the observed statistic; with {} permutations the \
@@ -812,8 +832,8 @@ fn efficacy_dimension(out: &mut String, r: &StudyResults, d: &DimensionResults, 
             out.push_str("\n\n");
         }
         None => out.push_str(
-            "**Model × scaffold interaction.** No interaction test is available for this \
-             dimension.\n\n",
+            "**Model × scaffold interaction.** Not tested: the test needs at least two models, \
+             two scaffolds and two prompts on which every model × scaffold cell has a score.\n\n",
         ),
     }
 
