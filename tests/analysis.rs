@@ -391,6 +391,12 @@ fn a_deviation_from_the_registered_plan_is_listed() {
     );
     let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
     assert!(md.contains("registered verification_support, used helpfulness"));
+    // The headline, on the terminal too, says so before anything else.
+    let terminal = stdout_of(&output).replace('\n', " ");
+    assert!(
+        terminal.contains("This analysis deviates from the registered plan (primary dimension: registered verification_support, used helpfulness)"),
+        "{terminal}"
+    );
     // Put the registered analysis back for the other tests.
     assert!(
         blindfold()
@@ -401,6 +407,42 @@ fn a_deviation_from_the_registered_plan_is_listed() {
             .status
             .success()
     );
+}
+
+/// After registration, editing `[analysis]` changes nothing but a warning; without a registered
+/// plan, the study's current `[analysis]` is what runs.
+#[test]
+fn the_registered_plan_runs_and_study_edits_after_it_only_warn() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_round(&demo().1, tmp.path());
+    let study = tmp.path().join("study");
+    let run = study.join("runs/demo");
+    let toml = std::fs::read_to_string(study.join("study.toml")).unwrap();
+    let edited = toml.replace(
+        "primary = \"verification_support\"",
+        "primary = \"helpfulness\"",
+    );
+    assert_ne!(toml, edited);
+    std::fs::write(study.join("study.toml"), edited).unwrap();
+    let report = || blindfold().arg("report").arg(&run).output().unwrap();
+
+    let output = report();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("differs from the plan registered in"),
+        "{}",
+        stderr_of(&output)
+    );
+    let results = json(&run.join("report/results.json"));
+    assert_eq!(results["primary"], "verification_support");
+    assert_eq!(results["prereg"]["deviations"], serde_json::json!([]));
+
+    std::fs::remove_dir_all(study.join("prereg")).unwrap();
+    let output = report();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let results = json(&run.join("report/results.json"));
+    assert_eq!(results["primary"], "helpfulness");
+    assert!(results["prereg"].is_null());
 }
 
 fn copy_round(from: &Path, to: &Path) {

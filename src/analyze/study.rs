@@ -65,7 +65,10 @@ pub struct Plan {
 
 impl Plan {
     pub fn from_study(study: &Study) -> Self {
-        let a = &study.analysis;
+        Self::from_analysis(&study.analysis)
+    }
+
+    pub fn from_analysis(a: &crate::study::Analysis) -> Self {
         Plan {
             primary: a.primary.clone(),
             baseline: a.baseline.clone(),
@@ -1271,6 +1274,17 @@ fn headline(
     };
     let scaffold_id = &ctx.scaffolds[s];
     let mut sentences = Vec::new();
+    if let Some(p) = ctx
+        .input
+        .prereg
+        .as_ref()
+        .filter(|p| !p.deviations.is_empty())
+    {
+        sentences.push(format!(
+            "This analysis deviates from the registered plan ({}); where it deviates it is exploratory.",
+            p.deviations.join("; ")
+        ));
+    }
     for model in &ctx.models {
         let Some(e) = dim
             .effects
@@ -1309,7 +1323,7 @@ fn headline(
                     Some(v) if at_floor => format!("≤ {v}"),
                     _ => h,
                 };
-                format!(", Holm-adjusted over dimensions {h}")
+                format!(", Holm-adjusted over dimensions: p {h}")
             })
             .unwrap_or_default();
         let alpha = 1.0 - ctx.input.plan.confidence;

@@ -472,38 +472,83 @@ pub fn gather(run_dir: &Path, only: Option<&[String]>) -> anyhow::Result<Gathere
 pub fn analyze_run(run_dir: &Path, args: &ReportArgs) -> anyhow::Result<StudyResults> {
     let g = gather(run_dir, args.rounds.as_deref())?;
     let study = &g.manifest.study;
-    let mut plan = Plan::from_study(study);
-    if let Some(primary) = &args.primary {
-        if study.rubric.dimension(primary).is_none() {
-            bail!(
-                "--primary '{primary}' is not a dimension of the rubric ({})",
-                study
-                    .rubric
-                    .dimensions
-                    .iter()
-                    .map(|d| d.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        plan.primary = primary.clone();
-    }
     // The study folder holds runs/NAME; a registered plan lives in STUDY/prereg/.
     let study_dir = run_dir
         .parent()
         .and_then(Path::parent)
         .unwrap_or(Path::new("."));
-    let prereg = match find_prereg(study_dir, args.prereg.as_deref())? {
+    let registered = match find_prereg(study_dir, args.prereg.as_deref())? {
         Some((path, bytes)) => {
             let registered: Prereg = serde_json::from_slice(&bytes).with_context(|| {
                 format!("{} is not a pre-registration document", path.display())
             })?;
-            Some(PreregCheck {
-                source: path.display().to_string(),
-                document_sha256: sha256_hex(&bytes),
-                deviations: deviations(&registered, &g.manifest, &plan, &g.rounds),
-            })
+            Some((path, bytes, registered))
         }
+        None => None,
+    };
+    // The analysis that runs: the registered plan when there is one (deviating from it only
+    // through options such as --primary, each listed in the report); otherwise the study's
+    // current [analysis], which may have been edited since the run.
+    let current = crate::study::load(study_dir).ok().map(|s| s.analysis);
+    let mut plan = match (&registered, &current) {
+        (Some((path, _, r)), current) => {
+            if current.as_ref().is_some_and(|c| c != &r.analysis) {
+                eprintln!(
+                    "warning: the [analysis] table in {} differs from the plan registered in {}; \
+                     the registered plan is used (register again before rating to change it, or \
+                     give --primary to deviate openly)",
+                    study_dir.join("study.toml").display(),
+                    path.display()
+                );
+            }
+            Plan::from_analysis(&r.analysis)
+        }
+        (None, Some(current)) => Plan::from_analysis(current),
+        (None, None) => {
+            eprintln!(
+                "note: {} cannot be read; the analysis plan recorded in the run's manifest is used",
+                study_dir.join("study.toml").display()
+            );
+            Plan::from_study(study)
+        }
+    };
+    let dimension_ids = || {
+        study
+            .rubric
+            .dimensions
+            .iter()
+            .map(|d| d.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(primary) = &args.primary {
+        if study.rubric.dimension(primary).is_none() {
+            bail!(
+                "--primary '{primary}' is not a dimension of the rubric ({})",
+                dimension_ids()
+            );
+        }
+        plan.primary = primary.clone();
+    }
+    if study.rubric.dimension(&plan.primary).is_none() {
+        bail!(
+            "the analysis plan's primary dimension '{}' is not a dimension of the run's rubric ({}); give --primary",
+            plan.primary,
+            dimension_ids()
+        );
+    }
+    if !study.scaffolds.iter().any(|s| s.id == plan.baseline) {
+        bail!(
+            "the analysis plan's baseline scaffold '{}' is not a scaffold of the run",
+            plan.baseline
+        );
+    }
+    let prereg = match registered {
+        Some((path, bytes, registered)) => Some(PreregCheck {
+            source: path.display().to_string(),
+            document_sha256: sha256_hex(&bytes),
+            deviations: deviations(&registered, &g.manifest, &plan, &g.rounds),
+        }),
         None => {
             if args.primary.is_some() {
                 eprintln!(
