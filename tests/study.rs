@@ -196,6 +196,17 @@ const BROKEN: &[Broken] = &[
         ],
     },
     Broken {
+        name: "template reads metadata some prompts lack",
+        file: "scaffolds/verification.toml",
+        from: "first_turn = \"{{ prompt }}\"",
+        to: "first_turn = \"{{ prompt }} (stakes: {{ metadata.stakes }})\"",
+        expect: &[
+            "scaffolds/verification.toml",
+            "first_turn reads metadata.stakes, which prompts 'law-deposit-withheld', 'law-noncompete'",
+            "do not have",
+        ],
+    },
+    Broken {
         name: "scaffold id differs from file name",
         file: "scaffolds/steerability.toml",
         from: "description =",

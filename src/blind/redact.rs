@@ -132,6 +132,24 @@ pub enum TermWarning {
     OrdinaryWord { text: String },
 }
 
+impl std::fmt::Display for TermWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TermWarning::NoWords { text } => {
+                write!(
+                    f,
+                    "'{text}' has no letters or digits, so it cannot be redacted"
+                )
+            }
+            TermWarning::OrdinaryWord { text } => write!(
+                f,
+                "'{text}' is an ordinary word, so it is redacted only where it names a model \
+                 (\"I'm {text}\", \"{text} 2\", \"{text}, an AI ...\"); a distinctive id is safer"
+            ),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RedactError {
     #[error("quote window must be at least 2 words, got {0}")]
@@ -159,6 +177,21 @@ pub enum NeedleCategory {
     /// Matched as a word sequence, ignoring case, whitespace and punctuation.
     SystemPromptSentence,
     Extra,
+}
+
+impl std::fmt::Display for NeedleCategory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NeedleCategory::ModelId => "model id",
+            NeedleCategory::ModelName => "model name",
+            NeedleCategory::ModelVersion => "model version",
+            NeedleCategory::Provider => "provider",
+            NeedleCategory::Vendor => "vendor",
+            NeedleCategory::ScaffoldId => "scaffold id",
+            NeedleCategory::SystemPromptSentence => "system-prompt sentence",
+            NeedleCategory::Extra => "extra redaction term",
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

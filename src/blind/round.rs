@@ -429,7 +429,7 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         redactor
             .warnings()
             .iter()
-            .map(|w| format!("redaction: {w:?}")),
+            .map(|w| format!("redaction: {w}")),
     );
     let scanner = Scanner::new(&needles);
     let mut leaks = Vec::new();

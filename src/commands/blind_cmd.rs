@@ -136,9 +136,20 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         }
     }
     if n_failed + n_missing > 0 && !args.allow_incomplete {
+        // RUN_DIR is STUDY/runs/NAME.
+        let study_dir = args
+            .run_dir
+            .parent()
+            .and_then(Path::parent)
+            .map_or(".".into(), |p| p.display().to_string());
+        let name = args
+            .run_dir
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        let retry = if n_failed > 0 { " --retry-failed" } else { "" };
         bail!(
             "the run is incomplete: {n_failed} planned cells failed and {n_missing} have no transcript. \
-             Finish it (`blindfold run --retry-failed`) or blind what there is with --allow-incomplete"
+             Finish it (`blindfold run {study_dir} --run {name}{retry}`) or blind what there is with --allow-incomplete"
         );
     }
 
@@ -197,7 +208,7 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         let mut report = String::new();
         for leak in built.leaks.iter().take(25) {
             report.push_str(&format!(
-                "\n  packets would leak {:?} '{}' in {}:{}:{}: {}",
+                "\n  packets would leak the {} '{}' in {}:{}:{}: {}",
                 leak.hit.category,
                 leak.hit.needle_text,
                 leak.file,

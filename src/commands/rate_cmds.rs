@@ -1,7 +1,7 @@
 //! `rate`, `unblind` and `agree`: ratings in, checked, joined with the key.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -20,6 +20,19 @@ pub const UNBLINDED: &str = "unblinded.csv";
 pub const NOTES: &str = "unblinded-notes.csv";
 
 pub fn rate(args: &RateArgs) -> anyhow::Result<ExitCode> {
+    if args
+        .simulate
+        .extension()
+        .is_some_and(|e| !e.eq_ignore_ascii_case("json"))
+    {
+        bail!(
+            "{}: the simulated rater reads a packet's JSON file (packets/RATER.json), not its {} sheet",
+            args.simulate.display(),
+            args.simulate
+                .extension()
+                .map_or(String::new(), |e| e.to_string_lossy().to_uppercase())
+        );
+    }
     let packet: PacketJson = store::read_json(&args.simulate)?;
     let sheet = crate::rate::simulate::rate_packet(&packet, args.seed)
         .with_context(|| format!("cannot rate {}", args.simulate.display()))?;
@@ -122,6 +135,15 @@ pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
 
     let mut ratings: Vec<Rating> = Vec::new();
     let mut problems: Vec<Problem> = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for path in &args.ratings {
+        // The same file twice would otherwise show up as every row rated twice.
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        if seen.contains(&canonical) {
+            bail!("{} is given twice", path.display());
+        }
+        seen.push(canonical);
+    }
     for path in &args.ratings {
         let name = path.display().to_string();
         match std::fs::read_to_string(path) {
@@ -314,7 +336,7 @@ struct CodingSheet {
 }
 
 /// Reads `unit,coder,value` into reliability data (units x coders).
-fn read_coding_sheet(path: &Path) -> anyhow::Result<CodingSheet> {
+fn read_coding_sheet(path: &Path, categories: Option<&[f64]>) -> anyhow::Result<CodingSheet> {
     let text = store::read_to_string(path)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut reader = csv::ReaderBuilder::new()
@@ -341,7 +363,13 @@ fn read_coding_sheet(path: &Path) -> anyhow::Result<CodingSheet> {
     let mut values: HashMap<(usize, usize), (f64, usize)> = HashMap::new();
     for record in reader.records() {
         let record = record.with_context(|| format!("{}: cannot read a row", path.display()))?;
-        let line = record.position().map_or(0, |p| p.line());
+        // Counted in the file as written (the reader skips breaks inside quoted fields).
+        let line = record.position().map_or(0, |p| {
+            1 + text.as_bytes()[..(p.byte() as usize).min(text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        });
         let field = |i: usize| record.get(i).unwrap_or("").to_string();
         let (unit, coder, value) = (field(unit_col), field(coder_col), field(value_col));
         if unit.is_empty() || coder.is_empty() {
@@ -362,13 +390,33 @@ fn read_coding_sheet(path: &Path) -> anyhow::Result<CodingSheet> {
             .ok_or_else(|| {
                 anyhow::anyhow!("{}:{line}: value '{value}' is not a number", path.display())
             })?;
-        if let Some((_, first)) = values.insert((u, c), (v, line as usize)) {
+        if let Some(declared) = categories
+            && !declared.contains(&v)
+        {
+            bail!(
+                "{}:{line}: value {value} (unit '{}', coder '{coder}') is not one of the declared categories ({})",
+                path.display(),
+                units[u],
+                declared
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if let Some((_, first)) = values.insert((u, c), (v, line)) {
             bail!(
                 "{}:{line}: coder '{coder}' rated unit '{}' twice (first at line {first})",
                 path.display(),
                 units[u]
             );
         }
+    }
+    if values.is_empty() {
+        bail!(
+            "{}: no ratings (a header and no rows with a value)",
+            path.display()
+        );
     }
     let mut data = vec![vec![None; coders.len()]; units.len()];
     for ((u, c), (v, _)) in values {
@@ -422,7 +470,7 @@ struct AgreePair {
 }
 
 pub fn agree(args: &AgreeArgs) -> anyhow::Result<ExitCode> {
-    let CodingSheet { coders, data } = read_coding_sheet(&args.file)?;
+    let CodingSheet { coders, data } = read_coding_sheet(&args.file, args.categories.as_deref())?;
     let level = match args.level {
         AgreeLevel::Nominal => Level::Nominal,
         AgreeLevel::Ordinal => Level::Ordinal,
@@ -530,9 +578,16 @@ fn render_agree(o: &AgreeOutput) -> String {
             _ => String::new(),
         }
     };
+    let level = serde_json::to_value(o.level)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let categories: Vec<String> = o.categories.iter().map(|c| c.to_string()).collect();
     let mut out = format!(
-        "{} units, {} coders, level {:?}, categories {:?}\n",
-        o.n_units, o.n_coders, o.level, o.categories
+        "{} units, {} coders, {level} level, categories {}\n",
+        o.n_units,
+        o.n_coders,
+        categories.join(", ")
     );
     out.push_str(&format!(
         "percent agreement   {}{}\n",

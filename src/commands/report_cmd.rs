@@ -81,15 +81,25 @@ pub struct Prereg {
 
 pub fn prereg(args: &PreregArgs) -> anyhow::Result<ExitCode> {
     let (out, sha) = prereg_quiet(args)?;
+    let late = args
+        .round
+        .as_ref()
+        .is_some_and(|r| r.join(UNBLINDED).exists());
     outln!(
         "Wrote {} and {}.",
         out.join("prereg.json").display(),
         out.join("prereg.md").display()
     );
     outln!("prereg.json SHA-256: {sha}");
-    outln!(
-        "Post this hash (e.g. in a public registry or a timestamped commit) before any rating is done."
-    );
+    if late {
+        outln!(
+            "Ratings are already un-blinded, so this document records the plan but cannot show it came first."
+        );
+    } else {
+        outln!(
+            "Post this hash (e.g. in a public registry or a timestamped commit) before any rating is done."
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -134,7 +134,12 @@ pub fn run_study(
     let mut new_manifest = manifest::build(study, &plan, &run_name, &now);
     let manifest_path = run_dir.join(MANIFEST);
     if manifest_path.exists() {
-        let old: Manifest = store::read_json(&manifest_path)?;
+        let old: Manifest = store::read_json(&manifest_path).with_context(|| {
+            format!(
+                "{} cannot be read; restore it, or move it aside to lock the protocol afresh (the transcripts are kept, and cells already done are not run again)",
+                manifest_path.display()
+            )
+        })?;
         let changes = manifest::compare(&old, &new_manifest);
         for change in &changes {
             if change.breaks_comparability {
@@ -170,22 +175,6 @@ pub fn run_study(
         .filter(|c| ok.contains(c.id.as_str()))
         .count();
 
-    if options.dry_run {
-        print_dry_run(
-            study,
-            &plan,
-            &todo,
-            done_before,
-            failed_skipped,
-            options.retry_failed,
-        )?;
-        return Ok(RunOutcome {
-            interrupted: false,
-            summary: summary::Summary::default(),
-            dry_run: true,
-        });
-    }
-
     let budget = match options.max_cost {
         Some(cap) => {
             let unpriced: Vec<&str> = models_involved(study, &todo)
@@ -208,6 +197,41 @@ pub fn run_study(
         None => None,
     };
 
+    // Everything that would stop the run is checked before anything is written, and in a dry
+    // run too: missing keys, a cap without prices.
+    if !todo.is_empty() {
+        endpoints(
+            study,
+            &models_involved(study, &todo),
+            Some("http://127.0.0.1:1/v1"),
+        )?;
+    }
+    if options.dry_run {
+        print_dry_run(
+            study,
+            &plan,
+            &todo,
+            done_before,
+            failed_skipped,
+            options.retry_failed,
+        )?;
+        return Ok(RunOutcome {
+            interrupted: false,
+            summary: summary::Summary::default(),
+            dry_run: true,
+        });
+    }
+
+    if let Some(budget) = budget
+        .as_ref()
+        .filter(|b| !todo.is_empty() && b.spent() >= b.cap_usd)
+    {
+        bail!(
+            "the spending cap of ${:.2} is already reached (${:.4} spent in this run folder), so no cell would run; raise --max-cost to go on",
+            budget.cap_usd,
+            budget.spent()
+        );
+    }
     store::write_atomic(&manifest_path, &store::to_json_bytes(&new_manifest))?;
     if todo.is_empty() {
         eprintln!(

@@ -140,7 +140,14 @@ fn render_plan(study: &Study, e: &Estimate) -> String {
     let per_cell: Vec<String> = e
         .requests_per_cell
         .iter()
-        .map(|(s, n)| format!("{s} {n}"))
+        // A scaffold whose prompts bring follow-ups of their own averages a fractional count.
+        .map(|(s, n)| {
+            let rounded = format!("{n:.2}");
+            format!(
+                "{s} {}",
+                rounded.trim_end_matches('0').trim_end_matches('.')
+            )
+        })
         .collect();
     out.push_str(&format!(
         "  {:<10}{:>6}  per cell: {}\n\n",

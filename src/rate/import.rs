@@ -66,6 +66,17 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
     };
     // Spreadsheets like to add a byte-order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // The line where a record starts, counted in the file as written: the csv reader's own
+    // line count skips line breaks inside quoted fields (a comment over two lines).
+    let line_of = |position: Option<&csv::Position>| {
+        position.map(|p| {
+            let byte = (p.byte() as usize).min(text.len());
+            1 + text.as_bytes()[..byte]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        })
+    };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -139,12 +150,12 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| p.line() as usize);
+                let line = line_of(e.position());
                 problems.push(problem(line, format!("cannot read this row: {e}")));
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = line_of(record.position()).unwrap_or(0);
         let field = |i: usize| record.get(i).unwrap_or("").to_string();
         if record.iter().all(|f| f.is_empty()) {
             continue;
@@ -299,6 +310,14 @@ mod tests {
         assert_eq!(ratings[0].comment, "fine, mostly");
         assert_eq!(ratings[0].identity_guess, "no");
         assert_eq!(ratings[0].line, 2);
+    }
+
+    #[test]
+    fn lines_count_breaks_inside_quoted_comments() {
+        let text =
+            format!("{HEADER}r1,AAAA-1111,1,1,1,3,\"two\nlines\",\nr1,ZZZZ-9999,1,1,1,3,,\n");
+        let (_, problems) = check(&text);
+        assert_eq!(problems, ["r1.csv:4: unknown item id 'ZZZZ-9999'"]);
     }
 
     #[test]

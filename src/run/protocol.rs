@@ -60,7 +60,12 @@ impl Protocol {
                 };
                 render_template(template, &vars)
                     .map(|text| text.trim().to_string())
-                    .map_err(|e| format!("scaffold '{}', turn {turn}: {e}", scaffold.id))
+                    .map_err(|e| {
+                        format!(
+                            "scaffold '{}', turn {turn}, prompt '{}': {e}",
+                            scaffold.id, prompt.id
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Protocol {

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::diagnostics::line_col;
 use super::raw::{self, S};
-use super::template::check_template;
+use super::template::{TemplateVars, check_template, metadata_fields, render_template};
 use super::{
     Analysis, Blinding, Diagnostic, Dimension, Level, ModelSpec, PromptItem, Rubric, Scaffold,
     Scale, Study, StudyError, UserSim,
@@ -225,6 +225,13 @@ pub fn parse(files: &[SourceFile]) -> Result<Study, StudyError> {
     }
     // Keep the study's order of sets.
     prompts.sort_by_key(|p| set_order.iter().position(|s| *s == p.set));
+    for scaffold in &scaffolds {
+        if let Some(file) = scaffold_files.iter().find(|f| f.stem() == scaffold.id) {
+            let mut fck = ck.with_file(file);
+            check_templates_render(&mut fck, scaffold, &prompts);
+            ck.diagnostics = fck.diagnostics;
+        }
+    }
 
     // Rubric.
     let rubric_name = table
@@ -566,6 +573,79 @@ fn check_crossed_models(
 fn check_template_at(ck: &mut Checker<'_>, template: &S<String>, owner: &str) {
     if let Some(problem) = check_template(template.get_ref()) {
         ck.error_at(template, format!("{owner}: {problem}"));
+    }
+}
+
+/// Every template of a scaffold must render for every crossed prompt: a template that reads a
+/// metadata field some prompts lack would otherwise fail those cells only at run time.
+fn check_templates_render(ck: &mut Checker<'_>, scaffold: &Scaffold, prompts: &[PromptItem]) {
+    let mut templates = vec![("first_turn".to_string(), scaffold.first_turn.as_str())];
+    templates.extend(
+        scaffold
+            .follow_ups
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (format!("follow-up {}", i + 1), f.as_str())),
+    );
+    for (what, template) in templates {
+        // Only templates that passed the syntax check are rendered.
+        if check_template(template).is_some() {
+            continue;
+        }
+        let mut failures: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for prompt in prompts {
+            let missing: Vec<String> = metadata_fields(template)
+                .into_iter()
+                .filter(|f| !prompt.metadata.contains_key(f))
+                .collect();
+            let problem = if !missing.is_empty() {
+                format!(
+                    "reads metadata.{}, which {{}} do not have",
+                    missing.join(", metadata.")
+                )
+            } else {
+                let vars = TemplateVars {
+                    prompt: &prompt.text,
+                    prompt_id: &prompt.id,
+                    category: prompt.category.as_deref().unwrap_or(""),
+                    metadata: &prompt.metadata,
+                    turn: 0,
+                };
+                match render_template(template, &vars) {
+                    Ok(_) => continue,
+                    Err(e) => format!("cannot be rendered for {{}}: {e}"),
+                }
+            };
+            failures.entry(problem).or_default().push(&prompt.id);
+        }
+        for (problem, ids) in failures {
+            let shown: Vec<String> = ids.iter().take(5).map(|id| format!("'{id}'")).collect();
+            let more = if ids.len() > 5 {
+                format!(" and {} more", ids.len() - 5)
+            } else {
+                String::new()
+            };
+            let which = format!(
+                "prompt{} {}{more}",
+                if ids.len() == 1 { "" } else { "s" },
+                shown.join(", ")
+            );
+            ck.error(
+                None,
+                format!(
+                    "scaffold '{}': {what} {}",
+                    scaffold.id,
+                    problem.replace("{}", &which).replace(
+                        " do not have",
+                        if ids.len() == 1 {
+                            " does not have"
+                        } else {
+                            " do not have"
+                        }
+                    )
+                ),
+            );
+        }
     }
 }
 

@@ -71,6 +71,24 @@ pub fn check_template(source: &str) -> Option<String> {
     ))
 }
 
+/// The metadata fields a template reads (`metadata.stakes`, `metadata["stakes"]`), for telling
+/// which prompts lack them before any cell is run.
+pub fn metadata_fields(source: &str) -> Vec<String> {
+    static FIELD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"\bmetadata\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*["']([^"']+)["']\s*\])"#,
+        )
+        .expect("valid regex")
+    });
+    let mut fields: Vec<String> = FIELD
+        .captures_iter(source)
+        .filter_map(|c| c.get(1).or(c.get(2)).map(|m| m.as_str().to_string()))
+        .collect();
+    fields.sort();
+    fields.dedup();
+    fields
+}
+
 /// Renders a template that `check_template` accepted.
 pub fn render_template(source: &str, vars: &TemplateVars<'_>) -> Result<String, String> {
     let env = environment();
@@ -112,6 +130,17 @@ mod tests {
     #[test]
     fn syntax_errors_are_reported() {
         assert!(check_template("{{ prompt ").unwrap().contains("syntax"));
+    }
+
+    #[test]
+    fn metadata_fields_read_by_a_template_are_listed() {
+        assert_eq!(
+            metadata_fields(
+                "{{ metadata.stakes }} {% if metadata['country'] %}x{% endif %} {{ metadata.stakes }}"
+            ),
+            ["country", "stakes"]
+        );
+        assert!(metadata_fields("{{ prompt }}").is_empty());
     }
 
     #[test]
