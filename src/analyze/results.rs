@@ -234,6 +234,10 @@ pub struct SpecResult {
     pub estimate: Estimate,
     pub label: Label,
     pub keeps_conclusion: bool,
+    /// The models whose verdict changes direction under this specification, as
+    /// "MODEL: verdict here (registered: verdict)".
+    #[serde(default)]
+    pub changes: Vec<String>,
     pub is_registered: bool,
 }
 

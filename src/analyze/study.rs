@@ -771,18 +771,21 @@ fn variance(ctx: &Context<'_>, dim: &Dimension) -> Option<VarianceShares> {
         )
     } else if mxs > 0.02 {
         format!(
-            "Models differ ({} of the variance) and so do scaffolds ({}), and their interaction adds \
-             {}: model-level scores capture most but not all of what matters here.",
+            "The model x scaffold interaction accounts for {} of the variance, less than the models' \
+             {} (scaffolds: {}): a model-level score would still miss part of how differently the \
+             models respond to the same protocol, so scaffold effects are best reported per model.",
+            pct(mxs),
             pct(model),
-            pct(scaffold),
-            pct(mxs)
+            pct(scaffold)
         )
     } else {
         format!(
-            "The model x scaffold interaction is small ({}): on this dimension, scaffold effects \
-             transfer across these models, and model differences ({}) are the larger part.",
+            "The model x scaffold interaction is small ({}; models {}, scaffolds {}): on this \
+             dimension, scaffold effects transfer across these models, so a model-level score \
+             loses little here.",
             pct(mxs),
-            pct(model)
+            pct(model),
+            pct(scaffold)
         )
     };
     Some(VarianceShares {
@@ -885,6 +888,25 @@ fn spec_curve(
                         })
                         .collect();
                     let directions: Vec<i8> = effects.iter().map(|e| direction(e.label)).collect();
+                    let changes: Vec<String> = main_for
+                        .iter()
+                        .filter_map(|registered| {
+                            let here = effects.iter().find(|e| e.model == registered.model);
+                            match here {
+                                Some(e) if direction(e.label) == direction(registered.label) => {
+                                    None
+                                }
+                                Some(e) => Some(format!(
+                                    "{}: {} (registered: {})",
+                                    e.model, e.label_text, registered.label_text
+                                )),
+                                None => Some(format!(
+                                    "{}: no estimate (registered: {})",
+                                    registered.model, registered.label_text
+                                )),
+                            }
+                        })
+                        .collect();
                     let scores = ctx.scores(dim, &spec);
                     let contrast = contrast_estimate(
                         &scores,
@@ -927,6 +949,7 @@ fn spec_curve(
                         estimate: contrast,
                         label: effects.first().map_or(Label::Inconclusive, |e| e.label),
                         keeps_conclusion: directions == main_directions,
+                        changes,
                         is_registered,
                     });
                 }

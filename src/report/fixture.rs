@@ -321,6 +321,11 @@ fn spec_curve() -> SpecCurveResult {
                     estimate: est(v, v - 0.21, (v + 0.18).min(2.0)),
                     label,
                     keeps_conclusion: !breaks,
+                    changes: if breaks {
+                        vec!["sim-gamma: inconclusive (registered: improved)".into()]
+                    } else {
+                        Vec::new()
+                    },
                     is_registered: a == 0 && r == 0 && i == 0,
                 });
             }

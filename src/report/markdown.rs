@@ -789,9 +789,17 @@ fn efficacy_dimension(out: &mut String, r: &StudyResults, d: &DimensionResults, 
             ],
             &rows,
         );
-        out.push_str(
-            "Δ share at top: change in the share of transcripts at the top level, paired by \
-             prompt, with Newcombe's (1998) interval for paired proportions.\n\n",
+        let _ = write!(
+            out,
+            "TOST p: the larger of the two one-sided p-values against the margin ±{}; each test \
+             runs at {}, so \"equivalent\" means p < {} and the TOST interval inside the margin \
+             (stricter than the conventional {} interval). Δ share at top: change in the share \
+             of transcripts at the top level, paired by prompt, with Newcombe's (1998) interval \
+             for paired proportions.\n\n",
+            fixed(Some(d.margin), 2),
+            p_value(Some((1.0 - r.confidence) / 2.0)),
+            p_value(Some((1.0 - r.confidence) / 2.0)),
+            level(2.0 * r.confidence - 1.0),
         );
     }
 
@@ -1144,7 +1152,8 @@ fn robustness(out: &mut String, r: &StudyResults, flavor: Flavor) {
             let _ = writeln!(
                 out,
                 "Specification curve of the effect \"{}\": {} of {} specifications ({}) keep \
-                 the headline conclusion.\n",
+                 the headline conclusion, i.e. every model's verdict points the same way as in the \
+                 registered analysis (improved or raised to ceiling; no change shown; worse).\n",
                 md(&curve.target),
                 count(keeping),
                 count(n),
@@ -1173,10 +1182,9 @@ fn robustness(out: &mut String, r: &StudyResults, flavor: Flavor) {
             if let Some(reg) = curve.specifications.iter().find(|s| s.is_registered) {
                 let _ = writeln!(
                     out,
-                    "The registered specification ({}) gives {} ({}).\n",
+                    "The registered specification ({}) gives a difference of {}.\n",
                     describe(&reg.choices),
                     effect(&reg.estimate),
-                    md(&reg.label.text(d.margin))
                 );
             }
             let changing: Vec<String> = curve
@@ -1185,10 +1193,10 @@ fn robustness(out: &mut String, r: &StudyResults, flavor: Flavor) {
                 .filter(|s| !s.keeps_conclusion)
                 .map(|s| {
                     format!(
-                        "- {}: {} ({})",
+                        "- {}: difference {}; {}",
                         describe(&s.choices),
                         effect(&s.estimate),
-                        md(&s.label.text(d.margin))
+                        md(&s.changes.join("; "))
                     )
                 })
                 .collect();
