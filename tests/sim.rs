@@ -179,6 +179,61 @@ fn unknown_models_and_bad_bodies_get_provider_style_errors() {
         &[],
     );
     assert_eq!(status, 400);
+    // Streaming is refused plainly rather than answered in a shape a streaming client can't read.
+    let (status, _, body) = post(
+        &format!("{}/v1/chat/completions", server.base),
+        &json!({"model": "sim-beta", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        &[],
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stream")
+    );
+    let (status, _, body) = post(
+        &format!("{}/v1/messages", server.base),
+        &json!({"model": "sim-beta", "max_tokens": 0, "messages": [{"role": "user", "content": "hi"}]}),
+        &[],
+    );
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    // A body that is not JSON, and a path that does not exist, get JSON errors too.
+    let raw = |path: &str, body: &'static str| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let response = reqwest::Client::new()
+                .post(format!("{}{path}", server.base))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        })
+    };
+    let (status, body) = raw("/v1/messages", "{\"model\": ");
+    assert_eq!(status, 400);
+    assert_eq!(body["type"], "error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+    let (status, body) = raw("/v1/completions", "{}");
+    assert_eq!(status, 404);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/v1/completions")
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -90,6 +91,7 @@ pub fn router(options: SimOptions) -> Router {
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/messages", post(messages))
         .route("/v1/models", get(list_models))
+        .fallback(not_found)
         .with_state(state)
 }
 
@@ -154,6 +156,17 @@ fn fault_response(status: u16, anthropic: bool) -> Response {
             .insert("retry-after", HeaderValue::from_static("1"));
     }
     response
+}
+
+/// The request body as JSON, or the provider's usual 400 error body (not axum's plain text).
+fn json_body(bytes: &[u8], anthropic: bool) -> Result<Value, Response> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        error_response(
+            StatusCode::BAD_REQUEST,
+            format!("the request body is not valid JSON: {e}"),
+            anthropic,
+        )
+    })
 }
 
 fn error_response(status: StatusCode, message: String, anthropic: bool) -> Response {
@@ -231,10 +244,21 @@ fn parse_body(body: &Value, anthropic: bool) -> Result<Parsed, Rejection> {
             "`messages` must contain at least one user message".into()
         ));
     }
-    let max_tokens = body
+    if body.get("stream").and_then(Value::as_bool) == Some(true) {
+        return Err(bad(
+            "`stream`: the simulated models answer only non-streaming requests".into(),
+        ));
+    }
+    let max_tokens = match body
         .get("max_completion_tokens")
         .or_else(|| body.get("max_tokens"))
-        .and_then(Value::as_u64);
+    {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(n) if n >= 1 => Some(n),
+            _ => return Err(bad(format!("max_tokens: must be an integer >= 1, got {v}"))),
+        },
+    };
     if anthropic && max_tokens.is_none() {
         return Err(bad("max_tokens: Field required".into()));
     }
@@ -271,7 +295,11 @@ fn request_id(prefix: &str, parsed: &Parsed, reply: &SimReply) -> String {
     format!("{prefix}{}", &digest[..24])
 }
 
-async fn chat_completions(State(state): State<Arc<AppState>>, Json(body): Json<Value>) -> Response {
+async fn chat_completions(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let body = match json_body(&body, false) {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
     if let Some((status, _)) = delay_and_fault(&state).await {
         return fault_response(status, false);
     }
@@ -306,7 +334,11 @@ async fn chat_completions(State(state): State<Arc<AppState>>, Json(body): Json<V
     (headers, Json(body)).into_response()
 }
 
-async fn messages(State(state): State<Arc<AppState>>, Json(body): Json<Value>) -> Response {
+async fn messages(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let body = match json_body(&body, true) {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
     if let Some((status, _)) = delay_and_fault(&state).await {
         return fault_response(status, true);
     }
@@ -331,6 +363,17 @@ async fn messages(State(state): State<Arc<AppState>>, Json(body): Json<Value>) -
         "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
     });
     (headers, Json(body)).into_response()
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no route {}: the simulated models serve POST /v1/chat/completions, POST /v1/messages and GET /v1/models",
+            uri.path()
+        ),
+        false,
+    )
 }
 
 async fn list_models() -> Json<Value> {
