@@ -159,13 +159,13 @@ fn fault_response(status: u16, anthropic: bool) -> Response {
 }
 
 /// The request body as JSON, or the provider's usual 400 error body (not axum's plain text).
-fn json_body(bytes: &[u8], anthropic: bool) -> Result<Value, Response> {
+fn json_body(bytes: &[u8], anthropic: bool) -> Result<Value, Box<Response>> {
     serde_json::from_slice(bytes).map_err(|e| {
-        error_response(
+        Box::new(error_response(
             StatusCode::BAD_REQUEST,
             format!("the request body is not valid JSON: {e}"),
             anthropic,
-        )
+        ))
     })
 }
 
@@ -298,7 +298,7 @@ fn request_id(prefix: &str, parsed: &Parsed, reply: &SimReply) -> String {
 async fn chat_completions(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     let body = match json_body(&body, false) {
         Ok(b) => b,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Some((status, _)) = delay_and_fault(&state).await {
         return fault_response(status, false);
@@ -337,7 +337,7 @@ async fn chat_completions(State(state): State<Arc<AppState>>, body: Bytes) -> Re
 async fn messages(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     let body = match json_body(&body, true) {
         Ok(b) => b,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Some((status, _)) = delay_and_fault(&state).await {
         return fault_response(status, true);
