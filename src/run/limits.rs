@@ -50,11 +50,15 @@ impl ModelGate {
     }
 
     /// Stops the model; the first reason wins.
-    pub fn stop(&self, reason: String) {
+    /// Stops the model; true for the call that stopped it (cells in flight may fail the same
+    /// way, and only the first says so).
+    pub fn stop(&self, reason: String) -> bool {
         let mut stopped = self.stopped.lock().expect("not poisoned");
         if stopped.is_none() {
             *stopped = Some(reason);
+            return true;
         }
+        false
     }
 }
 

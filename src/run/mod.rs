@@ -492,8 +492,9 @@ impl Runner {
                         .map_or("no status".into(), |s| format!("HTTP {s}")),
                     error.message
                 );
-                warn!("{reason}");
-                gate.stop(reason);
+                if gate.stop(reason.clone()) {
+                    warn!("{reason}");
+                }
                 return Err(Failure {
                     error: cell_error(&error),
                     attempts,

@@ -92,7 +92,28 @@ impl<'a> Checker<'a> {
         match toml::from_str::<T>(&self.file.text) {
             Ok(value) => Some(value),
             Err(e) => {
-                let message = format!("invalid TOML: {}", e.message().trim_end());
+                let detail = e.message().trim_end();
+                // toml's own messages say what is wrong but not always which key.
+                let key = e
+                    .span()
+                    .and_then(|s| self.file.text.get(s))
+                    .map(|k| {
+                        k.trim()
+                            .trim_start_matches('[')
+                            .trim_end_matches(']')
+                            .trim()
+                    })
+                    .filter(|k| !k.is_empty() && k.len() <= 60 && !k.contains('\n'));
+                let message = if detail.starts_with("unknown field") {
+                    detail.to_string()
+                } else if detail.starts_with("duplicate key") {
+                    match key {
+                        Some(k) => format!("duplicate key `{k}`"),
+                        None => detail.to_string(),
+                    }
+                } else {
+                    format!("invalid TOML: {detail}")
+                };
                 self.error(e.span(), message);
                 None
             }
@@ -206,7 +227,7 @@ pub fn parse(files: &[SourceFile]) -> Result<Study, StudyError> {
         "prompts/",
     );
     let mut prompts: Vec<PromptItem> = Vec::new();
-    let mut prompt_ids: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut prompt_ids: BTreeMap<String, String> = BTreeMap::new();
     for file in &prompt_files {
         let mut fck = ck.with_file(file);
         // Ids must be unique across the crossed sets; a set left out is checked on its own.
@@ -705,7 +726,7 @@ fn check_scaffold(ck: &mut Checker<'_>, models: &[ModelSpec]) -> Option<Scaffold
         let turns = u
             .turns
             .as_ref()
-            .map_or(1, |t| ck.count(t, "user_sim.turns", 1));
+            .map_or(1, |t| ck.count(t, &format!("{owner}: user_sim.turns"), 1));
         UserSim {
             model,
             persona: u.persona.get_ref().clone(),
@@ -723,10 +744,7 @@ fn check_scaffold(ck: &mut Checker<'_>, models: &[ModelSpec]) -> Option<Scaffold
     })
 }
 
-fn check_prompt_file(
-    ck: &mut Checker<'_>,
-    seen: &mut BTreeMap<String, PathBuf>,
-) -> Vec<PromptItem> {
+fn check_prompt_file(ck: &mut Checker<'_>, seen: &mut BTreeMap<String, String>) -> Vec<PromptItem> {
     let set = ck.file.stem();
     let Some(raw): Option<raw::PromptFile> = ck.parse_toml() else {
         return Vec::new();
@@ -744,10 +762,11 @@ fn check_prompt_file(
         if let Some(first) = seen.get(&id) {
             ck.error_at(
                 &p.id,
-                format!("duplicate prompt id '{id}' (also in {})", first.display()),
+                format!("duplicate prompt id '{id}' (also at {first})"),
             );
         } else {
-            seen.insert(id.clone(), ck.file.display.clone());
+            let (line, _) = line_col(&ck.file.text, p.id.span().start);
+            seen.insert(id.clone(), format!("{}:{line}", ck.file.display.display()));
         }
         if p.text.get_ref().trim().is_empty() {
             ck.error_at(&p.text, format!("prompt '{id}': text is empty"));
