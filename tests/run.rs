@@ -183,10 +183,14 @@ fn dry_run_sends_nothing_and_max_cost_needs_prices() {
     assert!(stdout_of(&output).contains("Dry run: 180 of 180 cells would run"));
     assert!(!run_dir(&study, "r").join("manifest.json").exists());
 
-    let output = run(&study, &["--max-cost", "1"]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(stderr_of(&output).contains("--max-cost needs prices"));
-    assert!(!run_dir(&study, "r").join("transcripts.jsonl").exists());
+    // A dry run stops where the real run would, and neither leaves anything behind.
+    for args in [&["--max-cost", "1", "--dry-run"][..], &["--max-cost", "1"]] {
+        let output = run(&study, args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(stderr_of(&output).contains("--max-cost needs prices"));
+        assert!(!run_dir(&study, "r").join("manifest.json").exists());
+        assert!(!run_dir(&study, "r").join("transcripts.jsonl").exists());
+    }
 }
 
 #[test]
@@ -575,6 +579,8 @@ fn a_missing_key_variable_stops_before_any_request() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr_of(&output).contains("BLINDFOLD_TEST_UNSET_KEY"));
     assert!(server.seen().is_empty());
+    // Nothing is written: no protocol lock for a run that never started.
+    assert!(!study.path().join("runs/faults").exists());
 }
 
 #[test]

@@ -214,6 +214,7 @@ pub fn run_study(
             done_before,
             failed_skipped,
             options.retry_failed,
+            budget.as_deref(),
         )?;
         return Ok(RunOutcome {
             interrupted: false,
@@ -334,6 +335,7 @@ fn print_dry_run(
     done: usize,
     failed: usize,
     retry_failed: bool,
+    budget: Option<&Budget>,
 ) -> anyhow::Result<()> {
     let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for cell in todo {
@@ -366,6 +368,15 @@ fn print_dry_run(
             .estimated_cost_usd
             .map_or("unknown (no prices)".into(), |c| format!("at most ${c:.2}"))
     );
+    if let (Some(budget), Some(cost)) = (budget, estimate.estimated_cost_usd)
+        && budget.spent() + cost > budget.cap_usd
+    {
+        outln!(
+            "The spending cap of ${:.2} (${:.4} already spent here) could stop dispatching before every cell runs.",
+            budget.cap_usd,
+            budget.spent()
+        );
+    }
     Ok(())
 }
 
