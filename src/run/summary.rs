@@ -19,8 +19,18 @@ pub struct SummaryRow {
     pub input_tokens: u64,
     pub output_tokens: u64,
     /// None when some record lacks a cost (no prices).
+    #[serde(serialize_with = "nano_dollars")]
     pub cost_usd: Option<f64>,
     pub mean_latency_ms: Option<f64>,
+}
+
+/// Sums of prices carry binary noise (0.031816000000000004); rounded to a billionth of a
+/// dollar, far below any real price of a token.
+fn nano_dollars<S: serde::Serializer>(cost: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match cost {
+        Some(c) => s.serialize_some(&((c * 1e9).round() / 1e9)),
+        None => s.serialize_none(),
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
