@@ -45,12 +45,17 @@ impl Drop for SimServe {
     }
 }
 
-fn post(url: &str, body: &Value, headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread()
+/// Runs one client call to completion (the tests themselves are synchronous).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    rt.block_on(async {
+        .unwrap()
+        .block_on(future)
+}
+
+fn post(url: &str, body: &Value, headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, Value) {
+    block_on(async {
         let client = reqwest::Client::new();
         let mut request = client.post(url).json(body);
         for (k, v) in headers {
@@ -68,12 +73,13 @@ fn post(url: &str, body: &Value, headers: &[(&str, &str)]) -> (u16, Vec<(String,
     })
 }
 
+/// The message of an OpenAI- or Anthropic-style error body.
+fn error_message(body: &Value) -> &str {
+    body["error"]["message"].as_str().unwrap_or_default()
+}
+
 fn get(url: &str) -> Value {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
+    block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
 }
 
 const VERIFY: &str = "Support the user in verifying your answer: list the specific claims they should check, \
@@ -172,7 +178,7 @@ fn unknown_models_and_bad_bodies_get_provider_style_errors() {
         &[],
     );
     assert_eq!(status, 404);
-    assert!(body["error"]["message"].as_str().unwrap().contains("gpt-9"));
+    assert!(error_message(&body).contains("gpt-9"));
     let (status, _, _) = post(
         &format!("{}/v1/chat/completions", server.base),
         &json!({"model": "sim-beta"}),
@@ -186,12 +192,7 @@ fn unknown_models_and_bad_bodies_get_provider_style_errors() {
         &[],
     );
     assert_eq!(status, 400);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("stream")
-    );
+    assert!(error_message(&body).contains("stream"));
     let (status, _, body) = post(
         &format!("{}/v1/messages", server.base),
         &json!({"model": "sim-beta", "max_tokens": 0, "messages": [{"role": "user", "content": "hi"}]}),
@@ -201,11 +202,7 @@ fn unknown_models_and_bad_bodies_get_provider_style_errors() {
     assert_eq!(body["error"]["type"], "invalid_request_error");
     // A body that is not JSON, and a path that does not exist, get JSON errors too.
     let raw = |path: &str, body: &'static str| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        block_on(async {
             let response = reqwest::Client::new()
                 .post(format!("{}{path}", server.base))
                 .header("content-type", "application/json")
@@ -220,20 +217,10 @@ fn unknown_models_and_bad_bodies_get_provider_style_errors() {
     let (status, body) = raw("/v1/messages", "{\"model\": ");
     assert_eq!(status, 400);
     assert_eq!(body["type"], "error");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not valid JSON")
-    );
+    assert!(error_message(&body).contains("not valid JSON"));
     let (status, body) = raw("/v1/completions", "{}");
     assert_eq!(status, 404);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("/v1/completions")
-    );
+    assert!(error_message(&body).contains("/v1/completions"));
 }
 
 #[test]
