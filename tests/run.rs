@@ -730,6 +730,26 @@ fn a_terminal_gets_a_progress_bar_and_a_pipe_does_not() {
 }
 
 #[test]
+fn quiet_runs_write_nothing_but_warnings_and_errors() {
+    let server = FaultServer::start(|_| Behaviour::Ok {
+        delay: Duration::ZERO,
+    });
+    let study = small_study(&server.base_url(), &[("m", "")], 2);
+    let output = blindfold()
+        .arg("-q")
+        .arg("run")
+        .arg(study.path())
+        .args(["--run", "r"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(stderr_of(&output), "");
+    // Without -q the same run says what it does.
+    let output = run(&study, &["--retry-failed"]);
+    assert!(stderr_of(&output).contains("Nothing to run: 2 of 2 cells are done"));
+}
+
+#[test]
 fn retries_are_logged_at_debug_level_with_the_cell_and_cause() {
     let server = failing_once(503);
     let study = small_study(&server.base_url(), &[("m", "")], 1);

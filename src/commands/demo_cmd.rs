@@ -45,7 +45,7 @@ fn prepare(out: &Path) -> anyhow::Result<()> {
 }
 
 fn step(n: usize, text: &str) {
-    eprintln!("[{n}/7] {text}");
+    note!("[{n}/7] {text}");
 }
 
 pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {

@@ -19,6 +19,19 @@ macro_rules! out {
     }};
 }
 
+/// `eprintln!` for progress notes ("Running 180 of 180 cells ..."), which `-q` silences;
+/// warnings and errors are never written with it.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        if !$crate::commands::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!($($arg)*);
+        }
+    }};
+}
+
+/// Set once from `-q` before any command runs.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 mod blind_cmd;
 mod demo_cmd;
 mod judge_cmd;
@@ -36,6 +49,7 @@ use crate::cli::{Cli, Command, SimCommand};
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     init_logging(cli.verbose, cli.quiet);
     match run(cli.command) {
         Ok(code) => code,

@@ -235,7 +235,7 @@ pub fn run_study(
     }
     store::write_atomic(&manifest_path, &store::to_json_bytes(&new_manifest))?;
     if todo.is_empty() {
-        eprintln!(
+        note!(
             "Nothing to run: {done_before} of {} cells are done{}.",
             plan.cells.len(),
             if failed_skipped > 0 {
@@ -247,7 +247,7 @@ pub fn run_study(
             }
         );
     } else {
-        eprintln!(
+        note!(
             "Running {} of {} cells into {} ({done_before} already done{}).",
             todo.len(),
             plan.cells.len(),
@@ -289,7 +289,7 @@ pub fn run_study(
     transcripts::for_each::<TranscriptRecord>(&log_path, |r| builder.add(&r))?;
     let summary = builder.finish();
     if !options.quiet_summary {
-        eprintln!();
+        note!();
         out!("{}", summary::render(&summary));
     }
     if interrupted {
