@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use regex::RegexBuilder;
 use serde_json::Value;
 
-use crate::util::{StudyDir, assert_clean_failure, blindfold, stderr_of, stdout_of};
+use crate::util::{
+    StudyDir, assert_clean_failure, blindfold, edit_assistant_messages, stderr_of, stdout_of,
+};
 
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -40,17 +42,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn the_default_run_blinds_cleanly() {
     let study = StudyDir::new();
-    assert!(
-        blindfold()
-            .arg("run")
-            .arg(study.path())
-            .args(["--run", "r"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
-    let run = study.path().join("runs/r");
+    let run = study.run("r");
     let output = blind(&run, &["--seed", "11"]);
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert!(stdout_of(&output).contains("Blinded 180 transcripts"));
@@ -271,16 +263,7 @@ fn rounds_differ_in_ids_and_order_and_later_rounds_take_only_new_transcripts() {
         "\"verification-steerability\"]",
         "\"verification-steerability\", \"socratic-v1\"]",
     );
-    assert!(
-        blindfold()
-            .arg("run")
-            .arg(study.path())
-            .args(["--run", "r"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    study.run("r");
     let output = blind(&run, &["--round", "c", "--seed", "3"]);
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert!(
@@ -459,22 +442,9 @@ fn a_quoted_system_prompt_is_replaced() {
 #[test]
 fn reasoning_content_never_reaches_the_packets() {
     let (_study, run) = tiny_run();
-    let log = run.join("transcripts.jsonl");
-    let text: String = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let mut record: Value = serde_json::from_str(line).unwrap();
-            for m in record["messages"].as_array_mut().unwrap() {
-                if m["role"] == "assistant" {
-                    m["reasoning"] =
-                        Value::String("PRIVATE-CHAIN-OF-THOUGHT about the rubric".into());
-                }
-            }
-            serde_json::to_string(&record).unwrap() + "\n"
-        })
-        .collect();
-    std::fs::write(&log, text).unwrap();
+    edit_assistant_messages(&run, |m| {
+        m["reasoning"] = Value::String("PRIVATE-CHAIN-OF-THOUGHT about the rubric".into());
+    });
     assert!(blind(&run, &["--seed", "2"]).status.success());
     for file in files_in(&run.join("blind/round-1/packets")) {
         let text = std::fs::read_to_string(&file).unwrap();

@@ -20,7 +20,7 @@ use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::util::{StudyDir, blindfold, stderr_of, stdout_of};
+use crate::util::{StudyDir, blindfold, edit_assistant_messages, stderr_of, stdout_of};
 
 // ---------- the browser and its driver
 
@@ -921,22 +921,10 @@ async fn hostile_transcripts_are_inert_in_the_browser() {
          ![x](http://127.0.0.1:{port}/beacon.png)\n\n\
          <img src=\"http://127.0.0.1:{port}/raw.png\">\n\nThat is all."
     );
-    let log = run.join("transcripts.jsonl");
-    let text: String = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let mut record: Value = serde_json::from_str(line).unwrap();
-            for message in record["messages"].as_array_mut().unwrap() {
-                if message["role"] == "assistant" {
-                    let content = format!("{}\n\n{attack}", message["content"].as_str().unwrap());
-                    message["content"] = Value::String(content);
-                }
-            }
-            serde_json::to_string(&record).unwrap() + "\n"
-        })
-        .collect();
-    std::fs::write(&log, text).unwrap();
+    edit_assistant_messages(&run, |message| {
+        let content = format!("{}\n\n{attack}", message["content"].as_str().unwrap());
+        message["content"] = Value::String(content);
+    });
     let round = blind(
         &run,
         &["--seed", "1", "--raters", "solo", "--per-item", "1"],

@@ -113,3 +113,23 @@ pub fn assert_clean_failure(output: &std::process::Output, file: &str, needles: 
         );
     }
 }
+
+/// Rewrites every assistant message of a run's transcripts.jsonl in place (tests that plant
+/// content a model could have produced: reasoning, hostile markup).
+pub fn edit_assistant_messages(run: &std::path::Path, edit: impl Fn(&mut serde_json::Value)) {
+    let log = run.join("transcripts.jsonl");
+    let text: String = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut record: serde_json::Value = serde_json::from_str(line).unwrap();
+            for message in record["messages"].as_array_mut().unwrap() {
+                if message["role"] == "assistant" {
+                    edit(message);
+                }
+            }
+            serde_json::to_string(&record).unwrap() + "\n"
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+}

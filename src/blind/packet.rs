@@ -348,15 +348,20 @@ mod tests {
         }]
     }
 
+    /// r1's packet P1 of `items`.
+    fn packet_of(items: &[Item]) -> Packet<'_> {
+        Packet {
+            rater: "r1",
+            packet_id: "P1",
+            items: items.iter().collect(),
+        }
+    }
+
     #[test]
     fn csv_sheet_has_the_import_header_and_one_row_per_item() {
         let rubric = defaults::study().unwrap().rubric;
         let items = sample_items();
-        let packet = Packet {
-            rater: "r1",
-            packet_id: "P1",
-            items: items.iter().collect(),
-        };
+        let packet = packet_of(&items);
         let text = String::from_utf8(render_csv(&packet, &rubric)).unwrap();
         assert_eq!(
             text,
@@ -369,11 +374,7 @@ mod tests {
     fn html_form_is_self_contained_with_a_hash_csp() {
         let rubric = defaults::study().unwrap().rubric;
         let items = sample_items();
-        let packet = Packet {
-            rater: "r1",
-            packet_id: "P1",
-            items: items.iter().collect(),
-        };
+        let packet = packet_of(&items);
         let html = String::from_utf8(render_html(&packet, &rubric)).unwrap();
         assert!(
             html.contains("default-src &#x27;none&#x27;"),

@@ -208,20 +208,15 @@ const MINUS: char = '\u{2212}';
 /// Escapes text for element content and attribute values, and replaces characters that XML 1.0
 /// forbids (control characters, lone surrogates cannot occur in `str`, U+FFFE/U+FFFF).
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(' '),
-            c if is_xml_char(c) => out.push(c),
-            _ => out.push('\u{FFFD}'),
-        }
-    }
-    out
+    let xml_safe: String = s
+        .chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => ' ',
+            c if is_xml_char(c) => c,
+            _ => '\u{FFFD}',
+        })
+        .collect();
+    super::format::html(&xml_safe)
 }
 
 fn is_xml_char(c: char) -> bool {
