@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::ranges;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "blindfold",
@@ -101,7 +103,7 @@ pub struct RunArgs {
     #[arg(long = "run", value_name = "NAME")]
     pub run_name: Option<String>,
     /// Requests in flight over all models.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 64, value_parser = ranges::RUN_CONCURRENCY.int_parser::<u32>())]
     pub concurrency: u32,
     /// Also retry cells whose last attempt failed.
     #[arg(long)]
@@ -111,10 +113,10 @@ pub struct RunArgs {
     pub dry_run: bool,
     /// Stop dispatching new cells once the run's recorded cost plus what is in flight would exceed
     /// this many USD (needs prices on every model involved).
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", value_parser = ranges::MAX_COST.float_parser())]
     pub max_cost: Option<f64>,
-    /// Seconds that cells in flight get to finish after Ctrl-C.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    /// Seconds that cells in flight get to finish after Ctrl-C (or SIGTERM, SIGHUP).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS", value_parser = ranges::GRACE.float_parser())]
     pub grace: f64,
 }
 
@@ -139,14 +141,14 @@ pub struct SimServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: std::net::SocketAddr,
     /// Mean added latency per request, in milliseconds (with ±20% seeded jitter).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = ranges::LATENCY_MS.int_parser::<u64>())]
     pub latency_ms: u64,
     /// Injected failures by HTTP status and probability, e.g. 429=0.1,500=0.05 (a 429 carries
     /// Retry-After).
     #[arg(long, value_name = "STATUS=P,...")]
     pub fail_rate: Option<String>,
     /// Seed of the latency jitter and fault draws.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = ranges::SEED_FLAG.int_parser::<u64>())]
     pub seed: u64,
 }
 
@@ -161,10 +163,10 @@ pub struct BlindArgs {
     #[arg(long, value_delimiter = ',')]
     pub raters: Option<Vec<String>>,
     /// Raters per transcript (default: the study's [blinding] per_item; 2 = dual coding).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = ranges::BLIND_PER_ITEM.int_parser::<u32>())]
     pub per_item: Option<u32>,
     /// Seed of every random choice of the round (default: drawn from the OS, recorded in the key).
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::SEED_FLAG.int_parser::<u64>())]
     pub seed: Option<u64>,
     /// Extra terms to redact, comma-separated (beyond the study's [blinding] redact list).
     #[arg(long, value_delimiter = ',')]
@@ -190,7 +192,7 @@ pub struct RateArgs {
     #[arg(long, value_name = "FILE.csv")]
     pub out: PathBuf,
     /// Seed of the simulated rater's leniency and noise.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = ranges::SEED_FLAG.int_parser::<u64>())]
     pub seed: u64,
 }
 
@@ -205,7 +207,7 @@ pub struct JudgeArgs {
     #[arg(long)]
     pub study: Option<PathBuf>,
     /// Requests in flight.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 16, value_parser = ranges::JUDGE_CONCURRENCY.int_parser::<u32>())]
     pub concurrency: u32,
 }
 
@@ -238,16 +240,16 @@ pub struct AgreeArgs {
     #[arg(long, value_enum, default_value_t = AgreeLevel::Nominal)]
     pub level: AgreeLevel,
     /// The scale's levels in order, comma-separated (default: the observed values, sorted).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = ranges::CATEGORY.float_parser())]
     pub categories: Option<Vec<f64>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Bootstrap resamples for the confidence intervals (0: none).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = ranges::AGREE_RESAMPLES.int_parser::<u32>())]
     pub resamples: u32,
     /// Seed of the bootstrap.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = ranges::SEED_FLAG.int_parser::<u64>())]
     pub seed: u64,
 }
 

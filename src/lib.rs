@@ -11,6 +11,7 @@ pub mod commands;
 pub mod hash;
 pub mod plan;
 pub mod provider;
+pub mod ranges;
 pub mod rate;
 pub mod report;
 pub mod run;

@@ -48,6 +48,7 @@ pub fn read_run_manifest(run_dir: &Path) -> anyhow::Result<Manifest> {
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
+        && name.len() <= 128
         && !name.starts_with('.')
         && name
             .chars()
@@ -72,8 +73,8 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         .collect();
     let mut seen = HashSet::new();
     for r in &raters {
-        if !valid_name(r) {
-            bail!("rater name '{r}' may only contain letters, digits, '-', '_' and '.'");
+        if let Some(problem) = crate::rate::import::rater_name_problem(r) {
+            bail!("{problem}");
         }
         if !seen.insert(r) {
             bail!("rater '{r}' is listed twice");
@@ -91,7 +92,10 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
     let earlier = existing_rounds(&args.run_dir)?;
     let round_name = match &args.round {
         Some(name) if !valid_name(name) => {
-            bail!("round name '{name}' may only contain letters, digits, '-', '_' and '.'")
+            bail!(
+                "round name '{}' may only contain letters, digits, '-', '_' and '.' (at most 128 characters, not starting with '.')",
+                crate::ranges::excerpt(name, 40)
+            )
         }
         Some(name) => name.clone(),
         None => (1..)

@@ -18,6 +18,30 @@ pub fn is_judge(rater: &str) -> bool {
     rater.starts_with(JUDGE_PREFIX)
 }
 
+/// The rater holding adjudicated consensus scores: like a judge it may rate any item, and the
+/// analysis uses it only as one choice of the specification curve (docs/statistics.md).
+pub use crate::analyze::study::CONSENSUS;
+
+/// Judges and the consensus rater are not assigned packets and may rate any item of a round.
+pub fn is_unassigned_rater(rater: &str) -> bool {
+    is_judge(rater) || rater == CONSENSUS
+}
+
+/// What is wrong with a name given to a human rater, if anything: it must be a plain id, and not
+/// one of the names that mean a judge or the consensus.
+pub fn rater_name_problem(name: &str) -> Option<String> {
+    if let Some(problem) = crate::study::id_problem(name) {
+        return Some(format!("rater name {problem}"));
+    }
+    if is_unassigned_rater(name) {
+        return Some(format!(
+            "rater name '{name}' is reserved: names starting with '{JUDGE_PREFIX}' mean a model \
+             judge and '{CONSENSUS}' the adjudicated consensus; give human raters other names"
+        ));
+    }
+    None
+}
+
 /// What a round allows: its raters and which items each was given.
 pub struct RoundSpec<'a> {
     pub raters: &'a [String],

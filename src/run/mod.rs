@@ -444,13 +444,9 @@ impl Runner {
             error: cell_error(&e),
             attempts: 0,
         })?;
-        let policy = RetryPolicy {
-            max_attempts: spec.max_attempts,
-            base: Duration::from_millis(spec.backoff_ms),
-            cap: Duration::from_millis(spec.backoff_max_ms),
-        };
+        let policy = RetryPolicy::for_model(spec);
         let tokens = request_tokens(chat, spec);
-        let timeout = Duration::from_secs_f64(spec.timeout_s);
+        let timeout = retry::request_timeout(spec);
         let mut attempts = 0;
         loop {
             if let Some(reason) = gate.stopped() {

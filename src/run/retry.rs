@@ -8,6 +8,20 @@
 use std::time::{Duration, SystemTime};
 
 use crate::provider::ProviderError;
+use crate::ranges;
+use crate::study::ModelSpec;
+
+/// A model's per-request timeout, clamped to the documented range (see
+/// [`RetryPolicy::for_model`]): `Duration::from_secs_f64` panics on values such as 1e300.
+pub fn request_timeout(spec: &ModelSpec) -> Duration {
+    let (min, max) = ranges::TIMEOUT_S.float_bounds();
+    let seconds = if spec.timeout_s.is_nan() {
+        max
+    } else {
+        spec.timeout_s.clamp(min, max)
+    };
+    Duration::from_secs_f64(seconds)
+}
 
 /// A server asking for a longer pause than this is treated as refusing service for now.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
@@ -33,6 +47,20 @@ pub enum GiveUpReason {
 }
 
 impl RetryPolicy {
+    /// A model's retry settings. A study that passed `validate` is within the documented ranges;
+    /// one read back from a hand-edited run manifest may not be, so values are clamped to them
+    /// rather than trusted.
+    pub fn for_model(spec: &ModelSpec) -> Self {
+        let ms = |value: u64, setting: &ranges::Setting| {
+            Duration::from_millis(value.min(setting.max_int() as u64))
+        };
+        RetryPolicy {
+            max_attempts: spec.max_attempts.clamp(1, ranges::MAX_ATTEMPTS.max_int() as u32),
+            base: ms(spec.backoff_ms, &ranges::BACKOFF_MS),
+            cap: ms(spec.backoff_max_ms, &ranges::BACKOFF_MAX_MS),
+        }
+    }
+
     /// Decides after `attempts` attempts (1 after the first) failed with `error`.
     /// `jitter` is a uniform draw from [0, 1).
     pub fn decide(

@@ -46,12 +46,9 @@ pub fn parse_fail_rate(spec: &str) -> Result<Vec<(u16, f64)>, String> {
             .ok()
             .filter(|s| (400..600).contains(s))
             .ok_or_else(|| format!("'{part}': the status must be an HTTP error code (400-599)"))?;
-        let p: f64 = p
-            .trim()
-            .parse()
-            .ok()
-            .filter(|p: &f64| (0.0..=1.0).contains(p))
-            .ok_or_else(|| format!("'{part}': the probability must be between 0 and 1"))?;
+        let p = crate::ranges::FAIL_RATE
+            .parse_float(p)
+            .map_err(|problem| format!("'{part}': the probability {problem}"))?;
         out.push((status, p));
     }
     let total: f64 = out.iter().map(|(_, p)| p).sum();

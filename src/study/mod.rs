@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use diagnostics::{Diagnostic, StudyError};
+pub(crate) use parse::id_problem;
 pub use parse::{SourceFile, parse};
 pub use template::{TemplateVars, render_template};
 

@@ -14,6 +14,7 @@ use super::{
     Scale, Study, StudyError, UserSim,
 };
 use crate::provider::ProviderKind;
+use crate::ranges::{self, Setting, excerpt};
 
 /// One file of a study: where it sits in the study folder, how to name it to the user, its text.
 #[derive(Debug, Clone)]
@@ -61,9 +62,6 @@ pub fn rubric_path(study_toml: &str) -> Option<String> {
         .and_then(|r| r.as_str());
     Some(named.unwrap_or(DEFAULT_RUBRIC).to_string())
 }
-
-/// Limits on values that would otherwise overflow later stages or make no sense.
-const MAX_REPEATS: i64 = 10_000;
 
 struct Checker<'a> {
     diagnostics: Vec<Diagnostic>,
@@ -120,41 +118,61 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// A non-negative integer that fits `u32`, with a minimum.
-    fn count(&mut self, value: &S<i64>, name: &str, min: i64) -> u32 {
-        let v = *value.get_ref();
-        if v < min || v > u32::MAX as i64 {
-            self.error_at(value, format!("{name} must be at least {min}, got {v}"));
-            return min.max(0) as u32;
+    /// A whole number in its documented range (`ranges`); `None`, with the problem recorded, when
+    /// it is outside. `owner` prefixes the message ("model 'x': ").
+    fn int<T: TryFrom<i128>>(&mut self, value: &S<i64>, setting: &Setting, owner: &str) -> Option<T> {
+        match setting.check_int(i128::from(*value.get_ref())) {
+            Ok(v) => T::try_from(v).ok(),
+            Err(problem) => {
+                self.error_at(value, format!("{owner}{} {problem}", setting.key));
+                None
+            }
         }
-        v as u32
     }
 
-    fn non_negative_u64(&mut self, value: &S<i64>, name: &str) -> u64 {
-        let v = *value.get_ref();
-        if v < 0 {
-            self.error_at(value, format!("{name} must not be negative, got {v}"));
-            return 0;
+    /// A finite number in its documented range; see [`Checker::int`].
+    fn float(&mut self, value: &S<f64>, setting: &Setting, owner: &str) -> Option<f64> {
+        match setting.check_float(*value.get_ref()) {
+            Ok(v) => Some(v),
+            Err(problem) => {
+                self.error_at(value, format!("{owner}{} {problem}", setting.key));
+                None
+            }
         }
-        v as u64
     }
 
     fn id(&mut self, id: &S<String>, what: &str) {
-        if !is_valid_id(id.get_ref()) {
-            self.error_at(
-                id,
-                format!(
-                    "{what} id '{}' may only contain letters, digits, '-', '_' and '.' and must not be empty",
-                    id.get_ref()
-                ),
-            );
+        if let Some(problem) = id_problem(id.get_ref()) {
+            self.error_at(id, format!("{what} id {problem}"));
         }
+    }
+}
+
+/// Ids become file names, CSV columns and HTML attributes: short and plain.
+const MAX_ID_LEN: usize = 128;
+
+/// What is wrong with an id, if anything, naming it without echoing all of a long one.
+pub(crate) fn id_problem(id: &str) -> Option<String> {
+    if id.is_empty() {
+        Some("must not be empty".into())
+    } else if id.chars().count() > MAX_ID_LEN {
+        Some(format!(
+            "'{}' is too long: ids have at most {MAX_ID_LEN} characters",
+            excerpt(id, 40)
+        ))
+    } else if !is_valid_id(id) {
+        Some(format!(
+            "'{}' may only contain letters, digits, '-', '_' and '.'",
+            excerpt(id, 40)
+        ))
+    } else {
+        None
     }
 }
 
 fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
-        && id.len() <= 128
+        && id.len() <= MAX_ID_LEN
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -181,15 +199,12 @@ pub fn parse(files: &[SourceFile]) -> Result<Study, StudyError> {
     if name.is_empty() {
         ck.error_at(&table.name, "the study needs a name");
     }
-    let seed = ck.non_negative_u64(&table.seed, "seed");
-    let repeats = match &table.repeats {
-        Some(r) if *r.get_ref() > MAX_REPEATS => {
-            ck.error_at(r, format!("repeats must be at most {MAX_REPEATS}"));
-            1
-        }
-        Some(r) => ck.count(r, "repeats", 1),
-        None => 1,
-    };
+    let seed = ck.int(&table.seed, &ranges::STUDY_SEED, "").unwrap_or(0);
+    let repeats = table
+        .repeats
+        .as_ref()
+        .map_or(Some(1), |r| ck.int(r, &ranges::REPEATS, ""))
+        .unwrap_or(1);
 
     let models = check_models(&mut ck, &raw_study.model);
     let crossed_models = check_crossed_models(&mut ck, table, &models);
@@ -390,55 +405,48 @@ fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpe
         if let Some(env) = &m.api_key_env {
             check_api_key_env(ck, &id, env);
         }
-        if let Some(t) = &m.temperature
-            && !(0.0..=5.0).contains(t.get_ref())
-        {
-            ck.error_at(
-                t,
-                format!("model '{id}': temperature must be between 0 and 5"),
-            );
-        }
-        let positive = |ck: &mut Checker<'_>, v: &Option<S<i64>>, name: &str| -> Option<u32> {
-            v.as_ref()
-                .map(|v| ck.count(v, &format!("model '{id}': {name}"), 1))
+        let owner = format!("model '{id}': ");
+        let temperature = m
+            .temperature
+            .as_ref()
+            .and_then(|t| ck.float(t, &ranges::TEMPERATURE, &owner));
+        let int = |ck: &mut Checker<'_>, v: &Option<S<i64>>, setting: &Setting| -> Option<u32> {
+            v.as_ref().and_then(|v| ck.int(v, setting, &owner))
         };
-        let max_tokens = positive(ck, &m.max_tokens, "max_tokens");
+        let max_tokens = int(ck, &m.max_tokens, &ranges::MAX_TOKENS);
         let default_concurrency = if provider == ProviderKind::Sim { 16 } else { 4 };
         let max_concurrency =
-            positive(ck, &m.max_concurrency, "max_concurrency").unwrap_or(default_concurrency);
-        let rpm = positive(ck, &m.rpm, "rpm");
-        let tpm = positive(ck, &m.tpm, "tpm");
-        let max_attempts = positive(ck, &m.max_attempts, "max_attempts").unwrap_or(5);
+            int(ck, &m.max_concurrency, &ranges::MAX_CONCURRENCY).unwrap_or(default_concurrency);
+        let rpm = int(ck, &m.rpm, &ranges::RPM);
+        let tpm = int(ck, &m.tpm, &ranges::TPM);
+        let max_attempts = int(ck, &m.max_attempts, &ranges::MAX_ATTEMPTS).unwrap_or(5);
         let seed = m
             .seed
             .as_ref()
-            .map(|s| ck.non_negative_u64(s, &format!("model '{id}': seed")));
-        let timeout_s = match &m.timeout_s {
-            Some(t) if !(*t.get_ref() > 0.0 && t.get_ref().is_finite()) => {
-                ck.error_at(t, format!("model '{id}': timeout_s must be positive"));
-                120.0
-            }
-            Some(t) => *t.get_ref(),
-            None => 120.0,
-        };
-        let backoff_ms = m.backoff_ms.as_ref().map_or(1000, |b| {
-            ck.non_negative_u64(b, &format!("model '{id}': backoff_ms"))
-        });
-        let backoff_max_ms = m.backoff_max_ms.as_ref().map_or(60_000, |b| {
-            ck.non_negative_u64(b, &format!("model '{id}': backoff_max_ms"))
-        });
-        let price = |ck: &mut Checker<'_>, p: &Option<S<f64>>, name: &str| -> Option<f64> {
-            let p = p.as_ref()?;
-            if !(*p.get_ref() >= 0.0 && p.get_ref().is_finite()) {
-                ck.error_at(
-                    p,
-                    format!("model '{id}': {name} must be a non-negative number"),
-                );
-            }
-            Some(*p.get_ref())
-        };
-        let price_input_per_mtok = price(ck, &m.price_input_per_mtok, "price_input_per_mtok");
-        let price_output_per_mtok = price(ck, &m.price_output_per_mtok, "price_output_per_mtok");
+            .and_then(|s| ck.int(s, &ranges::MODEL_SEED, &owner));
+        let timeout_s = m
+            .timeout_s
+            .as_ref()
+            .and_then(|t| ck.float(t, &ranges::TIMEOUT_S, &owner))
+            .unwrap_or(120.0);
+        let backoff_ms = m
+            .backoff_ms
+            .as_ref()
+            .and_then(|b| ck.int(b, &ranges::BACKOFF_MS, &owner))
+            .unwrap_or(1000);
+        let backoff_max_ms = m
+            .backoff_max_ms
+            .as_ref()
+            .and_then(|b| ck.int(b, &ranges::BACKOFF_MAX_MS, &owner))
+            .unwrap_or(60_000);
+        let price_input_per_mtok = m
+            .price_input_per_mtok
+            .as_ref()
+            .and_then(|p| ck.float(p, &ranges::PRICE_INPUT, &owner));
+        let price_output_per_mtok = m
+            .price_output_per_mtok
+            .as_ref()
+            .and_then(|p| ck.float(p, &ranges::PRICE_OUTPUT, &owner));
         let mut extra = match m.extra.as_ref().map(serde_json::to_value) {
             Some(Ok(serde_json::Value::Object(map))) => map,
             Some(_) => {
@@ -469,7 +477,7 @@ fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpe
             model: m.model.get_ref().clone(),
             base_url: m.base_url.as_ref().map(|u| u.get_ref().clone()),
             api_key_env: m.api_key_env.as_ref().map(|e| e.get_ref().clone()),
-            temperature: m.temperature.as_ref().map(|t| *t.get_ref()),
+            temperature,
             max_tokens,
             seed,
             max_concurrency,
@@ -686,11 +694,8 @@ fn check_scaffold(ck: &mut Checker<'_>, models: &[ModelSpec]) -> Option<Scaffold
         }
         _ => stem,
     };
-    if !is_valid_id(&id) {
-        ck.error(
-            None,
-            format!("scaffold file name '{id}' may only contain letters, digits, '-', '_' and '.'"),
-        );
+    if let Some(problem) = id_problem(&id) {
+        ck.error(None, format!("scaffold file name {problem}"));
     }
     let owner = format!("scaffold '{id}'");
     let first_turn = match &raw.first_turn {
@@ -726,7 +731,10 @@ fn check_scaffold(ck: &mut Checker<'_>, models: &[ModelSpec]) -> Option<Scaffold
         let turns = u
             .turns
             .as_ref()
-            .map_or(1, |t| ck.count(t, &format!("{owner}: user_sim.turns"), 1));
+            .map_or(Some(1), |t| {
+                ck.int(t, &ranges::USER_SIM_TURNS, &format!("{owner}: user_sim."))
+            })
+            .unwrap_or(1);
         UserSim {
             model,
             persona: u.persona.get_ref().clone(),
@@ -832,6 +840,13 @@ fn check_rubric(ck: &mut Checker<'_>) -> Option<Rubric> {
         let mut values = BTreeSet::new();
         for l in &d.level {
             let value = *l.value.get_ref();
+            // Out of range, a level would overflow the scale's width (max - min) later on.
+            if ck
+                .int::<i64>(&l.value, &ranges::LEVEL_VALUE, &format!("dimension '{id}': level "))
+                .is_none()
+            {
+                continue;
+            }
             if !values.insert(value) {
                 ck.error_at(
                     &l.value,
@@ -917,17 +932,14 @@ fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Bli
         Some(list) => {
             let mut seen = BTreeSet::new();
             for r in list.get_ref() {
-                if !is_valid_id(r.get_ref()) {
-                    ck.error_at(
-                        r,
-                        format!(
-                            "rater name '{}' may only contain letters, digits, '-', '_' and '.'",
-                            r.get_ref()
-                        ),
-                    );
+                if let Some(problem) = crate::rate::import::rater_name_problem(r.get_ref()) {
+                    ck.error_at(r, format!("[blinding] raters: {problem}"));
                 }
                 if !seen.insert(r.get_ref().clone()) {
-                    ck.error_at(r, format!("rater '{}' is listed twice", r.get_ref()));
+                    ck.error_at(
+                        r,
+                        format!("rater '{}' is listed twice", excerpt(r.get_ref(), 40)),
+                    );
                 }
             }
             if list.get_ref().is_empty() {
@@ -939,7 +951,7 @@ fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Bli
     };
     let per_item = match &raw.per_item {
         Some(p) => {
-            let n = ck.count(p, "[blinding] per_item", 1);
+            let n = ck.int(p, &ranges::PER_ITEM, "[blinding] ").unwrap_or(1);
             if n as usize > raters.len() {
                 ck.error_at(
                     p,
@@ -1032,28 +1044,29 @@ fn check_analysis(
         analysis.baseline = b.get_ref().clone();
     }
     if let Some(c) = &raw.confidence {
-        if !(*c.get_ref() > 0.5 && *c.get_ref() < 1.0) {
-            ck.error_at(
-                c,
-                "[analysis] confidence must be between 0.5 and 1 (e.g. 0.95)",
-            );
-        }
-        analysis.confidence = *c.get_ref();
+        analysis.confidence = ck
+            .float(c, &ranges::CONFIDENCE, "[analysis] ")
+            .unwrap_or(analysis.confidence);
     }
     if let Some(r) = &raw.resamples {
-        analysis.resamples = ck.count(r, "[analysis] resamples", 100);
+        analysis.resamples = ck
+            .int(r, &ranges::RESAMPLES, "[analysis] ")
+            .unwrap_or(analysis.resamples);
     }
     if let Some(p) = &raw.permutations {
-        analysis.permutations = ck.count(p, "[analysis] permutations", 100);
+        analysis.permutations = ck
+            .int(p, &ranges::PERMUTATIONS, "[analysis] ")
+            .unwrap_or(analysis.permutations);
     }
     if let Some(s) = &raw.seed {
-        analysis.seed = ck.non_negative_u64(s, "[analysis] seed");
+        analysis.seed = ck
+            .int(s, &ranges::ANALYSIS_SEED, "[analysis] ")
+            .unwrap_or(analysis.seed);
     }
     if let Some(c) = &raw.ceiling_share {
-        if !(*c.get_ref() > 0.0 && *c.get_ref() <= 1.0) {
-            ck.error_at(c, "[analysis] ceiling_share must be in (0, 1]");
-        }
-        analysis.ceiling_share = *c.get_ref();
+        analysis.ceiling_share = ck
+            .float(c, &ranges::CEILING_SHARE, "[analysis] ")
+            .unwrap_or(analysis.ceiling_share);
     }
     for (dim, margin) in raw.margins.iter().flatten() {
         if rubric.is_some() && !dims.iter().any(|d| &d.id == dim.get_ref()) {
@@ -1062,16 +1075,10 @@ fn check_analysis(
                 format!("[analysis.margins]: unknown dimension '{}'", dim.get_ref()),
             );
         }
-        if !(*margin.get_ref() > 0.0 && margin.get_ref().is_finite()) {
-            ck.error_at(
-                margin,
-                format!(
-                    "[analysis.margins] {}: the margin must be positive",
-                    dim.get_ref()
-                ),
-            );
+        let owner = format!("[analysis.margins] {}: ", excerpt(dim.get_ref(), 60));
+        if let Some(m) = ck.float(margin, &ranges::MARGIN, &owner) {
+            margins.insert(dim.get_ref().clone(), m);
         }
-        margins.insert(dim.get_ref().clone(), *margin.get_ref());
     }
     analysis.margins = margins;
     analysis
