@@ -15,6 +15,7 @@ pub mod ranges;
 pub mod rate;
 pub mod report;
 pub mod run;
+pub mod secrets;
 pub mod sim;
 pub mod store;
 pub mod study;

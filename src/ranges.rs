@@ -151,7 +151,13 @@ pub const MAX_COST: Setting = float(Place::Flag("run"), "--max-cost", 0.0, 1e9, 
 pub const GRACE: Setting = float(Place::Flag("run"), "--grace", 0.0, 86_400.0, "seconds");
 pub const JUDGE_CONCURRENCY: Setting = int(Place::Flag("judge"), "--concurrency", 1, 10_000, "");
 pub const BLIND_PER_ITEM: Setting = int(Place::Flag("blind"), "--per-item", 1, 1_000, "");
-pub const SEED_FLAG: Setting = int(Place::Flag("blind, rate, agree, sim serve"), "--seed", 0, u64::MAX as i128, "");
+pub const SEED_FLAG: Setting = int(
+    Place::Flag("blind, rate, agree, sim serve"),
+    "--seed",
+    0,
+    u64::MAX as i128,
+    "",
+);
 pub const LATENCY_MS: Setting = int(Place::Flag("sim serve"), "--latency-ms", 0, 600_000, "ms");
 pub const FAIL_RATE: Setting = float(Place::Flag("sim serve"), "--fail-rate", 0.0, 1.0, "");
 pub const AGREE_RESAMPLES: Setting = int(Place::Flag("agree"), "--resamples", 0, 1_000_000, "");
@@ -286,10 +292,7 @@ impl Setting {
         };
         let shown = show(value);
         if !value.is_finite() {
-            return Err(format!(
-                "must be a finite {}, got {shown}",
-                self.describe()
-            ));
+            return Err(format!("must be a finite {}, got {shown}", self.describe()));
         }
         let too_low = if min_open { value <= min } else { value < min };
         let too_high = if max_open { value >= max } else { value > max };
@@ -316,13 +319,9 @@ impl Setting {
     /// Parses a flag's text as a finite number in range.
     pub fn parse_float(&self, text: &str) -> Result<f64, String> {
         let text = text.trim();
-        let value: f64 = text.parse().map_err(|_| {
-            format!(
-                "must be a {}, got '{}'",
-                self.describe(),
-                excerpt(text, 40)
-            )
-        })?;
+        let value: f64 = text
+            .parse()
+            .map_err(|_| format!("must be a {}, got '{}'", self.describe(), excerpt(text, 40)))?;
         self.check_float(value)
     }
 
@@ -335,7 +334,9 @@ impl Setting {
     }
 
     /// A clap value parser for a number flag.
-    pub fn float_parser(self) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    pub fn float_parser(
+        self,
+    ) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
         move |text: &str| self.parse_float(text)
     }
 }
@@ -383,7 +384,10 @@ mod tests {
             "must be an integer from 1 to 10000, got '1e300'"
         );
         assert_eq!(GRACE.parse_float(" 2.5 "), Ok(2.5));
-        assert_eq!(SEED_FLAG.parse_int::<u64>("18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(
+            SEED_FLAG.parse_int::<u64>("18446744073709551615"),
+            Ok(u64::MAX)
+        );
         assert!(SEED_FLAG.parse_int::<u64>("-1").is_err());
     }
 

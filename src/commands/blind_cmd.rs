@@ -63,6 +63,7 @@ pub fn blind(args: &BlindArgs) -> anyhow::Result<ExitCode> {
 /// Blinds a round; `verbose` prints warnings and the summary (the demo keeps quiet).
 pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
     let manifest = read_run_manifest(&args.run_dir)?;
+    let _lock = crate::commands::report_cmd::lock_run(&args.run_dir, "blind")?;
     let study = &manifest.study;
     let raters: Vec<String> = args
         .raters

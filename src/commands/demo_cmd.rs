@@ -14,7 +14,7 @@ use crate::cli::{BlindArgs, DemoArgs, JudgeArgs, PreregArgs, ReportArgs, Unblind
 use crate::commands::blind_cmd::blind_round;
 use crate::commands::judge_cmd::judge_round;
 use crate::commands::rate_cmds::unblind_round;
-use crate::commands::report_cmd::{REPORT_DIR, analyze_run, prereg_quiet, report_files};
+use crate::commands::report_cmd::{analyze_run, lock_run, prereg_quiet, write_report};
 use crate::commands::run_cmds::{RunOptions, run_study};
 use crate::store;
 use crate::study::{self, defaults};
@@ -161,11 +161,9 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         prereg: None,
         primary: None,
     };
+    let _lock = lock_run(&run_dir, "report")?;
     let results = analyze_run(&run_dir, &report_args)?;
-    let report_dir = run_dir.join(REPORT_DIR);
-    for (name, bytes) in report_files(&results)? {
-        store::write_atomic(&report_dir.join(name), &bytes)?;
-    }
+    let report_dir = write_report(&run_dir, &results)?;
 
     outln!();
     out!("{}", crate::report::terminal::headline_table(&results));

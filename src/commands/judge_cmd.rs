@@ -25,6 +25,21 @@ use crate::sim::server::{self, SimOptions};
 use crate::store::{self, transcripts};
 use crate::study::{self, Study};
 
+/// Locks the run folder a round belongs to (RUN/blind/ROUND), or the round folder itself when it
+/// has been moved out of its run.
+pub fn lock_round(round_dir: &Path, command: &str) -> anyhow::Result<store::RunLock> {
+    // Canonical, so that `.` inside a round and RUN/blind/ROUND lock the same folder.
+    let round_dir = std::fs::canonicalize(round_dir).unwrap_or_else(|_| round_dir.to_path_buf());
+    let run_dir = round_dir
+        .parent()
+        .and_then(Path::parent)
+        .filter(|run| run.join(crate::commands::run_cmds::MANIFEST).is_file());
+    Ok(store::RunLock::acquire(
+        run_dir.unwrap_or(&round_dir),
+        command,
+    )?)
+}
+
 /// One line of `ROUND/judges/judge-ALIAS.jsonl`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JudgeRecord {
@@ -63,6 +78,7 @@ pub fn judge_round(args: &JudgeArgs, verbose: bool) -> anyhow::Result<(std::path
         );
     }
     let round: RoundManifest = store::read_json(&manifest_path)?;
+    let _lock = lock_round(&args.round_dir, "judge")?;
     let study: Study = match &args.study {
         Some(dir) => study::load(dir)?,
         None => {
@@ -114,7 +130,7 @@ pub fn judge_round(args: &JudgeArgs, verbose: bool) -> anyhow::Result<(std::path
         .cloned()
         .collect();
     if verbose {
-        eprintln!(
+        note!(
             "Judge {judge_name}: {} of {} items to rate ({} done before).",
             todo.len(),
             items.len(),
@@ -188,7 +204,7 @@ pub fn judge_round(args: &JudgeArgs, verbose: bool) -> anyhow::Result<(std::path
         .filter(|(id, _)| !latest.contains_key(*id))
         .map(|(_, r)| r)
         .collect();
-    if !verbose {
+    if !verbose || crate::commands::quiet() {
         return Ok((out, failed.len()));
     }
     outln!(

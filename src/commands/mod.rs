@@ -32,12 +32,18 @@ macro_rules! note {
 /// Set once from `-q` before any command runs.
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Whether `-q` asked for nothing but warnings and errors (summaries included).
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 mod blind_cmd;
 mod demo_cmd;
 mod judge_cmd;
 mod rate_cmds;
 mod report_cmd;
 mod run_cmds;
+mod signals;
 mod study_cmds;
 
 use std::process::ExitCode;
@@ -56,7 +62,7 @@ pub fn main() -> ExitCode {
         // Whoever read our output has stopped reading (`| head`): nothing is wrong.
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", render_error(&error));
+            eprintln!("error: {}", crate::secrets::scrub(&render_error(&error)));
             ExitCode::FAILURE
         }
     }
@@ -113,7 +119,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::secrets::ScrubbedStderr)
         // Colour only on a terminal: redirected logs stay plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)

@@ -109,6 +109,43 @@ pub struct NoteRow {
     pub identity_guess: String,
 }
 
+/// A broken file can have a problem on every one of millions of rows: the first ones show what
+/// is wrong, the count how much.
+const MAX_PROBLEMS_SHOWN: usize = 50;
+
+/// Who may have judged a round: `judge-ALIAS` for every model of the run's study, and every judge
+/// whose log is in ROUND/judges/.
+fn possible_judges(round_dir: &Path) -> HashSet<String> {
+    let mut judges = HashSet::new();
+    let run_dir = round_dir.parent().and_then(Path::parent);
+    if let Some(manifest) = run_dir
+        .map(|run| run.join(crate::commands::run_cmds::MANIFEST))
+        .filter(|path| path.is_file())
+        .and_then(|path| store::read_json::<crate::run::record::Manifest>(&path).ok())
+    {
+        judges.extend(
+            manifest
+                .study
+                .models
+                .iter()
+                .map(|m| format!("{}{}", import::JUDGE_PREFIX, m.id)),
+        );
+    }
+    for entry in std::fs::read_dir(round_dir.join("judges"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(judge) = name.strip_suffix(".jsonl")
+            && import::is_judge(judge)
+        {
+            judges.insert(judge.to_string());
+        }
+    }
+    judges
+}
+
 pub fn unblind(args: &UnblindArgs) -> anyhow::Result<ExitCode> {
     unblind_round(args, true)?;
     Ok(ExitCode::SUCCESS)
@@ -117,6 +154,7 @@ pub fn unblind(args: &UnblindArgs) -> anyhow::Result<ExitCode> {
 /// Un-blinds a round; `verbose` prints the summary and coverage (the demo keeps quiet).
 pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
     let round = load_round(&args.round_dir)?;
+    let _lock = crate::commands::judge_cmd::lock_round(&args.round_dir, "unblind")?;
     let manifest = &round.manifest;
     let mut assigned: HashMap<&str, HashSet<&str>> = HashMap::new();
     for (rater, packet) in &manifest.packets {
@@ -129,6 +167,7 @@ pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
     }
     let spec = RoundSpec {
         raters: &manifest.raters,
+        judges: possible_judges(&args.round_dir),
         assigned,
         rubric: &manifest.rubric,
     };
@@ -166,9 +205,15 @@ pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
             problems.len(),
             if problems.len() == 1 { "" } else { "s" }
         );
-        for p in &problems {
+        for p in problems.iter().take(MAX_PROBLEMS_SHOWN) {
             message.push_str("\n  ");
             message.push_str(&p.to_string());
+        }
+        if problems.len() > MAX_PROBLEMS_SHOWN {
+            message.push_str(&format!(
+                "\n  ... and {} more (the first {MAX_PROBLEMS_SHOWN} are shown)",
+                problems.len() - MAX_PROBLEMS_SHOWN
+            ));
         }
         bail!(message);
     }
@@ -261,7 +306,7 @@ pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
     notes.sort_by(|a, b| (&a.item_id, &a.rater).cmp(&(&b.item_id, &b.rater)));
     store::write_atomic(&args.round_dir.join(UNBLINDED), &csv_bytes(&rows)?)?;
     store::write_atomic(&args.round_dir.join(NOTES), &csv_bytes(&notes)?)?;
-    if !verbose {
+    if !verbose || crate::commands::quiet() {
         return Ok(());
     }
     let raters: std::collections::BTreeSet<&str> =
@@ -308,7 +353,10 @@ fn coverage(
             .or_default()
             .0 += item.raters.len();
     }
-    for r in ratings.iter().filter(|r| !import::is_judge(&r.rater)) {
+    for r in ratings
+        .iter()
+        .filter(|r| !import::is_unassigned_rater(&r.rater))
+    {
         per_condition
             .entry(condition[r.item_id.as_str()].clone())
             .or_default()

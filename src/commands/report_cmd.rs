@@ -619,13 +619,34 @@ pub fn report_files(results: &StudyResults) -> anyhow::Result<Vec<(String, Vec<u
     Ok(files)
 }
 
-pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let results = analyze_run(&args.run_dir, args)?;
-    let dir = args.run_dir.join(REPORT_DIR);
-    for (name, bytes) in report_files(&results)? {
-        store::write_atomic(&dir.join(name), &bytes)?;
+/// Writes RUN/report/ whole: built beside the previous report and swapped in, so that the folder
+/// is always one complete report (see `store::staged`). The caller holds the run folder's lock.
+pub fn write_report(run_dir: &Path, results: &StudyResults) -> anyhow::Result<PathBuf> {
+    let dir = run_dir.join(REPORT_DIR);
+    let staged = store::StagedDir::new(&dir)?;
+    for (name, bytes) in report_files(results)? {
+        staged.write(&name, &bytes)?;
     }
-    out!("{}", crate::report::terminal::headline_table(&results));
-    outln!("\nReport: {}", dir.join("report.html").display());
+    staged.commit()?;
+    Ok(dir)
+}
+
+/// The run folder's lock for `command`, once the folder is known to be a run (otherwise the
+/// command's own check says what is wrong, and no lock file is left in a stray folder).
+pub fn lock_run(run_dir: &Path, command: &str) -> anyhow::Result<Option<store::RunLock>> {
+    if !run_dir.join(crate::commands::run_cmds::MANIFEST).is_file() {
+        return Ok(None);
+    }
+    Ok(Some(store::RunLock::acquire(run_dir, command)?))
+}
+
+pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let _lock = lock_run(&args.run_dir, "report")?;
+    let results = analyze_run(&args.run_dir, args)?;
+    let dir = write_report(&args.run_dir, &results)?;
+    if !crate::commands::quiet() {
+        out!("{}", crate::report::terminal::headline_table(&results));
+        outln!("\nReport: {}", dir.join("report.html").display());
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -101,12 +101,30 @@ impl RunOutcome {
     }
 }
 
-/// Runs a study into `run_dir`; shared by `run` and `demo`.
+/// Runs a study into `run_dir`; shared by `run` and `demo`. A real run holds the run folder's
+/// lock throughout (a dry run only reads); a run refused before it wrote anything leaves no
+/// folder behind.
 pub fn run_study(
     study: &Study,
     run_dir: &Path,
     options: &RunOptions,
 ) -> anyhow::Result<RunOutcome> {
+    if options.dry_run {
+        return run_locked(study, run_dir, options);
+    }
+    let created = !run_dir.exists();
+    std::fs::create_dir_all(run_dir)
+        .with_context(|| format!("cannot create the run folder {}", run_dir.display()))?;
+    let lock = store::RunLock::acquire(run_dir, "run")?;
+    let outcome = run_locked(study, run_dir, options);
+    if outcome.is_err() && created && !run_dir.join(MANIFEST).exists() {
+        lock.remove();
+        let _ = std::fs::remove_dir(run_dir);
+    }
+    outcome
+}
+
+fn run_locked(study: &Study, run_dir: &Path, options: &RunOptions) -> anyhow::Result<RunOutcome> {
     let plan = plan::plan(study);
     let log_path = run_dir.join(transcripts::FILE_NAME);
     let (heads, report) = transcripts::read::<RecordHead>(&log_path)?;
@@ -232,6 +250,10 @@ pub fn run_study(
             budget.cap_usd,
             budget.spent()
         );
+    }
+    // A read-only log would otherwise fail only after the manifest had been rewritten.
+    if !todo.is_empty() {
+        store::check_writable(&log_path)?;
     }
     store::write_atomic(&manifest_path, &store::to_json_bytes(&new_manifest))?;
     if todo.is_empty() {
@@ -394,7 +416,10 @@ pub fn endpoints(
         };
         let api_key = match &spec.api_key_env {
             Some(var) => match std::env::var(var) {
-                Ok(key) if !key.trim().is_empty() => Some(key.trim().to_string()),
+                Ok(key) if !key.trim().is_empty() => {
+                    crate::secrets::register(&key);
+                    Some(key.trim().to_string())
+                }
                 _ => {
                     problems.push(format!(
                         "model '{alias}': the environment variable {var} (named by api_key_env) is not set"
@@ -501,17 +526,17 @@ async fn execute(
     let mut interrupted = false;
     tokio::select! {
         _ = &mut work => {}
-        _ = tokio::signal::ctrl_c() => {
+        signal = super::signals::stop_requested() => {
             interrupted = true;
             cancel.cancel();
             eprintln!(
-                "\nInterrupted: no new cells start; cells in flight get {:.0} s to finish (Ctrl-C again to stop now).",
+                "\nInterrupted ({signal}): no new cells start; cells in flight get {:.0} s to finish (Ctrl-C again to stop now).",
                 options.grace.as_secs_f64()
             );
             let finished = tokio::select! {
                 _ = &mut work => true,
                 _ = tokio::time::sleep(options.grace) => false,
-                _ = tokio::signal::ctrl_c() => false,
+                _ = super::signals::stop_requested() => false,
             };
             if !finished {
                 work.abort();
@@ -588,7 +613,7 @@ pub fn sim_serve(args: &SimServeArgs) -> anyhow::Result<ExitCode> {
         let _ = writeln!(stdout, "Simulated models on http://{} (OpenAI: /v1/chat/completions, /v1/models; Anthropic: /v1/messages)", server.addr);
         let _ = stdout.flush();
         eprintln!("Models: {}. Stop with Ctrl-C.", crate::sim::MODEL_NAMES.join(", "));
-        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        super::signals::stop_requested().await;
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -48,7 +48,10 @@ fn base_files() -> Vec<(String, toml::Table)> {
         match path.as_str() {
             "study.toml" => {
                 let study = table["study"].as_table_mut().unwrap();
-                study.insert("models".into(), toml::Value::Array(vec!["sim-alpha".into()]));
+                study.insert(
+                    "models".into(),
+                    toml::Value::Array(vec!["sim-alpha".into()]),
+                );
                 study.insert(
                     "scaffolds".into(),
                     toml::Value::Array(vec!["baseline".into()]),
@@ -270,7 +273,11 @@ fn every_study_setting_at_every_extreme() {
             ),
         };
         for literal in [lo, hi] {
-            assert_eq!(expected_in_range(setting, &literal), Some(true), "{literal}");
+            assert_eq!(
+                expected_in_range(setting, &literal),
+                Some(true),
+                "{literal}"
+            );
             check(setting, &literal).unwrap();
         }
     }

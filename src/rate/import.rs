@@ -45,6 +45,8 @@ pub fn rater_name_problem(name: &str) -> Option<String> {
 /// What a round allows: its raters and which items each was given.
 pub struct RoundSpec<'a> {
     pub raters: &'a [String],
+    /// The judges that may have rated it (`judge-ALIAS` for each model that could have).
+    pub judges: HashSet<String>,
     /// item id -> the raters it was assigned to.
     pub assigned: HashMap<&'a str, HashSet<&'a str>>,
     pub rubric: &'a Rubric,
@@ -90,17 +92,8 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
     };
     // Spreadsheets like to add a byte-order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // The line where a record starts, counted in the file as written: the csv reader's own
-    // line count skips line breaks inside quoted fields (a comment over two lines).
-    let line_of = |position: Option<&csv::Position>| {
-        position.map(|p| {
-            let byte = (p.byte() as usize).min(text.len());
-            1 + text.as_bytes()[..byte]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-        })
-    };
+    let lines = LineIndex::new(text);
+    let line_of = |position: Option<&csv::Position>| position.map(|p| lines.line_of(p.byte()));
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -191,20 +184,31 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
             continue;
         }
         let mut row_problems = Vec::new();
-        let known_rater = is_judge(&rater) || round.raters.contains(&rater);
+        let unassigned = rater == CONSENSUS || round.judges.contains(&rater);
+        let known_rater = unassigned || round.raters.contains(&rater);
         if rater.is_empty() {
             row_problems.push("the rater is empty".to_string());
+        } else if is_judge(&rater) && !known_rater {
+            row_problems.push(format!(
+                "rater '{}' is a judge, but the study has no model '{}' and no judge rated this \
+                 round under that name (judges/{}.jsonl)",
+                crate::ranges::excerpt(&rater, 60),
+                crate::ranges::excerpt(&rater[JUDGE_PREFIX.len()..], 60),
+                crate::ranges::excerpt(&rater, 60)
+            ));
         } else if !known_rater {
             row_problems.push(format!(
-                "rater '{rater}' is not a rater of this round ({})",
+                "rater '{}' is not a rater of this round ({})",
+                crate::ranges::excerpt(&rater, 60),
                 round.raters.join(", ")
             ));
         }
         match round.assigned.get(item_id.as_str()) {
-            None => row_problems.push(format!("unknown item id '{item_id}'")),
-            Some(raters)
-                if known_rater && !is_judge(&rater) && !raters.contains(rater.as_str()) =>
-            {
+            None => row_problems.push(format!(
+                "unknown item id '{}'",
+                crate::ranges::excerpt(&item_id, 60)
+            )),
+            Some(raters) if known_rater && !unassigned && !raters.contains(rater.as_str()) => {
                 row_problems.push(format!(
                     "item '{item_id}' was not assigned to rater '{rater}'"
                 ))
@@ -228,7 +232,8 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
                 Some(v) if dim.has_level(v) => scores.push(Some(v)),
                 _ => {
                     row_problems.push(format!(
-                        "'{raw}' is not a level of {} ({})",
+                        "'{}' is not a level of {} ({})",
+                        crate::ranges::excerpt(&raw, 40),
                         dim.id,
                         dim.levels
                             .iter()
@@ -272,6 +277,52 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
     (ratings, problems)
 }
 
+/// Line numbers of byte offsets, as a person sees them in an editor: built once per file, so that
+/// numbering every record of a large file stays linear. A line ends at `\n`, at `\r\n` (the
+/// rating form's export and every spreadsheet write these) or at a lone `\r`; breaks inside
+/// quoted fields count, as they are lines of the file.
+pub struct LineIndex<'a> {
+    text: &'a [u8],
+    /// Where each line break starts (for `\r\n`, at the `\r`).
+    breaks: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let bytes = text.as_bytes();
+        let breaks = line_breaks(bytes);
+        LineIndex {
+            text: bytes,
+            breaks,
+        }
+    }
+
+    /// The 1-based line where the record at `offset` starts. The csv reader puts a record's start
+    /// just after the previous record's terminator, which may be inside a `\r\n` pair or before
+    /// blank lines it skipped: the record starts at the first byte that is not a line break.
+    pub fn line_of(&self, offset: u64) -> usize {
+        let mut offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        while offset < self.text.len() && matches!(self.text[offset], b'\r' | b'\n') {
+            offset += 1;
+        }
+        1 + self.breaks.partition_point(|&b| b < offset)
+    }
+}
+
+fn line_breaks(bytes: &[u8]) -> Vec<usize> {
+    let mut breaks = Vec::new();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\n' if i > 0 && bytes[i - 1] == b'\r' => {}
+            b'\n' | b'\r' => breaks.push(i),
+            _ => {}
+        }
+    }
+    breaks
+}
+
 /// The same rater rating the same item twice, within or across files.
 pub fn duplicates(ratings: &[Rating]) -> Vec<Problem> {
     let mut first: BTreeMap<(&str, &str), &Rating> = BTreeMap::new();
@@ -310,6 +361,7 @@ mod tests {
         .collect();
         let round = RoundSpec {
             raters: &raters,
+            judges: HashSet::from(["judge-sim-beta".to_string()]),
             assigned,
             rubric: &rubric,
         };
@@ -386,6 +438,72 @@ mod tests {
         ));
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(ratings[0].rater, "judge-sim-beta");
+    }
+
+    #[test]
+    fn consensus_may_rate_any_item_but_an_unknown_judge_may_not() {
+        let (ratings, problems) = check(&format!(
+            "{HEADER}consensus,BBBB-2222,1,1,1,3,,\njudge-nobody,AAAA-1111,1,1,1,3,,\n"
+        ));
+        assert_eq!(ratings.len(), 1);
+        assert_eq!(ratings[0].rater, "consensus");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(
+                "r1.csv:3: rater 'judge-nobody' is a judge, but the study has no model 'nobody'"
+            ),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn line_numbers_hold_for_crlf_lf_mixed_quoted_breaks_and_a_bom() {
+        let bad = "r1,ZZZZ-9999,1,1,1,3,,";
+        let good = "r1,AAAA-1111,1,1,1,3,,";
+        let quoted = "r2,AAAA-1111,1,1,1,3,\"two\r\nlines\nthree\",";
+        let header = HEADER.trim_end();
+        for (name, text, line) in [
+            ("lf", format!("{header}\n{good}\n{bad}\n"), 3),
+            ("crlf", format!("{header}\r\n{good}\r\n{bad}\r\n"), 3),
+            (
+                "crlf, no final break",
+                format!("{header}\r\n{good}\r\n{bad}"),
+                3,
+            ),
+            (
+                "bom + crlf",
+                format!("\u{feff}{header}\r\n{good}\r\n{bad}\r\n"),
+                3,
+            ),
+            ("mixed", format!("{header}\r\n{good}\n\r\n{bad}\r\n"), 4),
+            (
+                "quoted breaks, crlf",
+                format!("{header}\r\n{quoted}\r\n{bad}\r\n"),
+                5,
+            ),
+            (
+                "quoted breaks, lf",
+                format!("{header}\n{quoted}\n{bad}\n"),
+                5,
+            ),
+        ] {
+            let (_, problems) = check(&text);
+            assert_eq!(
+                problems,
+                [format!("r1.csv:{line}: unknown item id 'ZZZZ-9999'")],
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn line_index_maps_offsets_to_lines() {
+        let lines = LineIndex::new("a\r\nb\nc\rd\n\n\r\ne");
+        let at = |offset| lines.line_of(offset);
+        assert_eq!(
+            [at(0), at(1), at(2), at(3), at(5), at(7), at(8), at(99)],
+            [1, 2, 2, 2, 3, 4, 7, 7]
+        );
     }
 
     #[test]

@@ -513,8 +513,13 @@ impl Runner {
                 }
                 Decision::GiveUp(reason) => {
                     debug!(cell = cell_id, model = alias, attempt = attempts, ?reason, cause = %error, "giving up");
+                    let mut recorded = cell_error(&error);
+                    if let Some(why) = retry::why_given_up(reason, &error, SystemTime::now()) {
+                        warn!("cell {cell_id}, model '{alias}': {why}");
+                        recorded.message = format!("{}; {why}", recorded.message);
+                    }
                     return Err(Failure {
-                        error: cell_error(&error),
+                        error: recorded,
                         attempts,
                     });
                 }

@@ -55,7 +55,9 @@ impl RetryPolicy {
             Duration::from_millis(value.min(setting.max_int() as u64))
         };
         RetryPolicy {
-            max_attempts: spec.max_attempts.clamp(1, ranges::MAX_ATTEMPTS.max_int() as u32),
+            max_attempts: spec
+                .max_attempts
+                .clamp(1, ranges::MAX_ATTEMPTS.max_int() as u32),
             base: ms(spec.backoff_ms, &ranges::BACKOFF_MS),
             cap: ms(spec.backoff_max_ms, &ranges::BACKOFF_MAX_MS),
         }
@@ -102,6 +104,24 @@ impl RetryPolicy {
             .unwrap_or(self.cap)
             .min(self.cap)
     }
+}
+
+/// Why a request was given up, when the error alone does not say: a server that asked for a
+/// longer pause than blindfold waits.
+pub fn why_given_up(
+    reason: GiveUpReason,
+    error: &ProviderError,
+    now: SystemTime,
+) -> Option<String> {
+    (reason == GiveUpReason::RetryAfterTooLong).then(|| {
+        let asked = error
+            .retry_delay(now)
+            .map_or("longer".into(), |d| format!("{} s", d.as_secs()));
+        format!(
+            "given up without retrying: the server asked to wait {asked} before retrying, more than the {} minutes blindfold waits (run again later to retry the cell)",
+            MAX_RETRY_AFTER.as_secs() / 60
+        )
+    })
 }
 
 #[cfg(test)]
@@ -211,5 +231,11 @@ mod tests {
             policy().decide(1, &error, now, 0.0),
             Decision::GiveUp(GiveUpReason::RetryAfterTooLong)
         );
+        let why = why_given_up(GiveUpReason::RetryAfterTooLong, &error, now).unwrap();
+        assert!(
+            why.contains("asked to wait 86400 s") && why.contains("15 minutes"),
+            "{why}"
+        );
+        assert_eq!(why_given_up(GiveUpReason::Permanent, &error, now), None);
     }
 }

@@ -2,13 +2,21 @@
 //!
 //! Single-file outputs are written atomically (a temporary file in the same folder, flushed and
 //! synced, then renamed over the target), so a crash or Ctrl-C never leaves a half-written
-//! manifest, key or report behind. Append-only logs (transcripts) live in `transcripts`.
+//! manifest, key or report behind. Append-only logs (transcripts) live in `transcripts`; a
+//! folder written as a whole (a report) is built beside its target and swapped in (`staged`);
+//! one command at a time writes under a run folder (`lock`). No API key is ever written: every
+//! write is scrubbed of the keys the program has read (`crate::secrets`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-
-pub mod transcripts;
 use std::path::{Path, PathBuf};
+
+pub mod lock;
+pub mod staged;
+pub mod transcripts;
+
+pub use lock::RunLock;
+pub use staged::StagedDir;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -20,6 +28,12 @@ pub enum StoreError {
     Exists { path: PathBuf },
     #[error("{}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
+    #[error(
+        "{} is in use by another blindfold command ({holder}); one command at a time may write to \
+         a run folder: wait for it to finish or stop it (`blindfold status` can read the run meanwhile)",
+        dir.display()
+    )]
+    Busy { dir: PathBuf, holder: String },
 }
 
 fn write_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -41,9 +55,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let bytes = crate::secrets::scrub_bytes(bytes);
     let result = (|| {
         let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
+        file.write_all(&bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)
     })();
@@ -71,8 +86,33 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
                 source,
             },
         })?;
-    file.write_all(bytes).map_err(write_error(path))?;
+    file.write_all(&crate::secrets::scrub_bytes(bytes))
+        .map_err(write_error(path))?;
     file.sync_all().map_err(write_error(path))
+}
+
+/// Fails unless `path` can be appended to (when it exists) and its folder written: checked before
+/// a command changes anything, so that a read-only log does not surface only after the manifest
+/// has been rewritten.
+pub fn check_writable(path: &Path) -> Result<(), StoreError> {
+    let write_error = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| StoreError::Write { path: p, source }
+    };
+    if path.exists() {
+        OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(write_error(path))?;
+    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let probe = folder.join(format!(".write-probe.tmp-{}", std::process::id()));
+    File::create(&probe).map_err(write_error(folder))?;
+    let _ = fs::remove_file(&probe);
+    Ok(())
 }
 
 pub fn read_to_string(path: &Path) -> Result<String, StoreError> {

@@ -146,6 +146,10 @@ impl JsonlLog {
     /// Appends one record as a single line and flushes it to the operating system.
     pub fn append<T: serde::Serialize>(&mut self, record: &T) -> Result<(), StoreError> {
         let mut line = serde_json::to_vec(record).expect("records serialise");
+        // A key a server echoed (in an error body, or a reply) is never written.
+        if let std::borrow::Cow::Owned(scrubbed) = crate::secrets::scrub_bytes(&line) {
+            line = scrubbed;
+        }
         line.push(b'\n');
         // One write call per line: with O_APPEND, a concurrent reader never sees half a record
         // from us except after a crash, which `read` tolerates.

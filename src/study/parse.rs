@@ -120,7 +120,12 @@ impl<'a> Checker<'a> {
 
     /// A whole number in its documented range (`ranges`); `None`, with the problem recorded, when
     /// it is outside. `owner` prefixes the message ("model 'x': ").
-    fn int<T: TryFrom<i128>>(&mut self, value: &S<i64>, setting: &Setting, owner: &str) -> Option<T> {
+    fn int<T: TryFrom<i128>>(
+        &mut self,
+        value: &S<i64>,
+        setting: &Setting,
+        owner: &str,
+    ) -> Option<T> {
         match setting.check_int(i128::from(*value.get_ref())) {
             Ok(v) => T::try_from(v).ok(),
             Err(problem) => {
@@ -395,12 +400,9 @@ fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpe
             ck.error_at(&m.model, format!("model '{id}': `model` must not be empty"));
         }
         if let Some(url) = &m.base_url
-            && !(url.get_ref().starts_with("http://") || url.get_ref().starts_with("https://"))
+            && let Some(problem) = base_url_problem(url.get_ref())
         {
-            ck.error_at(
-                url,
-                format!("model '{id}': base_url must start with http:// or https://"),
-            );
+            ck.error_at(url, format!("model '{id}': base_url {problem}"));
         }
         if let Some(env) = &m.api_key_env {
             check_api_key_env(ck, &id, env);
@@ -493,6 +495,36 @@ fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpe
         });
     }
     models
+}
+
+/// What is wrong with a base URL, if anything. The URL itself is never echoed: it may hold a
+/// password.
+fn base_url_problem(text: &str) -> Option<String> {
+    if !(text.starts_with("http://") || text.starts_with("https://")) {
+        return Some("must start with http:// or https://".into());
+    }
+    let url = match url::Url::parse(text) {
+        Ok(url) => url,
+        Err(e) => return Some(format!("is not a valid URL ({e})")),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        Some(
+            "must not contain credentials (user:password@host): they would be copied into \
+             manifest.json and the logs; put the key in the environment variable that \
+             api_key_env names"
+                .into(),
+        )
+    } else if url.query().is_some() {
+        Some(
+            "must not contain a query string ('?...'): request paths are appended to base_url, \
+             so they would land after the query; a key in it would be copied into manifest.json"
+                .into(),
+        )
+    } else if url.fragment().is_some() {
+        Some("must not contain a fragment ('#...')".into())
+    } else {
+        None
+    }
 }
 
 /// Sets `parts` (a path into nested objects) to null, creating objects on the way.
@@ -842,7 +874,11 @@ fn check_rubric(ck: &mut Checker<'_>) -> Option<Rubric> {
             let value = *l.value.get_ref();
             // Out of range, a level would overflow the scale's width (max - min) later on.
             if ck
-                .int::<i64>(&l.value, &ranges::LEVEL_VALUE, &format!("dimension '{id}': level "))
+                .int::<i64>(
+                    &l.value,
+                    &ranges::LEVEL_VALUE,
+                    &format!("dimension '{id}': level "),
+                )
                 .is_none()
             {
                 continue;
