@@ -202,7 +202,7 @@ fn agree_refuses_bad_sheets_with_their_line() {
 }
 
 /// A finished demo, shared by the tests that read its outputs (it takes a few seconds).
-fn demo() -> &'static (tempfile::TempDir, PathBuf, String) {
+pub(crate) fn demo() -> &'static (tempfile::TempDir, PathBuf, String) {
     static DEMO: std::sync::OnceLock<(tempfile::TempDir, PathBuf, String)> =
         std::sync::OnceLock::new();
     DEMO.get_or_init(|| {
@@ -224,7 +224,7 @@ fn demo() -> &'static (tempfile::TempDir, PathBuf, String) {
     })
 }
 
-fn run_dir() -> PathBuf {
+pub(crate) fn run_dir() -> PathBuf {
     demo().1.join("study/runs/demo")
 }
 
@@ -445,7 +445,7 @@ fn the_registered_plan_runs_and_study_edits_after_it_only_warn() {
     assert!(results["prereg"].is_null());
 }
 
-fn copy_round(from: &Path, to: &Path) {
+pub(crate) fn copy_round(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

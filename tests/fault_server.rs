@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -31,6 +31,11 @@ pub enum Behaviour {
         retry_after: Option<&'static str>,
     },
     Hang,
+    /// Fails with `status`, echoing the request's headers in the error body, as a misconfigured
+    /// gateway might (the API key with them).
+    EchoHeaders {
+        status: u16,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -135,7 +140,11 @@ impl Drop for InFlight {
     }
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     let model = body["model"].as_str().unwrap_or_default().to_string();
     let key = body["messages"]
         .as_array()
@@ -209,6 +218,17 @@ async fn handle(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> R
                     .insert("retry-after", HeaderValue::from_static(value));
             }
             response
+        }
+        Behaviour::EchoHeaders { status } => {
+            let echoed: Vec<String> = headers
+                .iter()
+                .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("?")))
+                .collect();
+            (
+                StatusCode::from_u16(status).unwrap(),
+                Json(json!({"error": {"message": format!("rejected request with headers {}", echoed.join("; ")), "type": "test"}})),
+            )
+                .into_response()
         }
         Behaviour::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;

@@ -12,7 +12,7 @@ use crate::fault_server::{Behaviour, FaultServer};
 use crate::sim::SimServe;
 use crate::util::{StudyDir, blindfold, stderr_of, stdout_of};
 
-fn records(path: &Path) -> Vec<Value> {
+pub(crate) fn records(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -20,13 +20,13 @@ fn records(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-fn run_dir(study: &StudyDir, name: &str) -> std::path::PathBuf {
+pub(crate) fn run_dir(study: &StudyDir, name: &str) -> std::path::PathBuf {
     study.path().join("runs").join(name)
 }
 
 /// A one-scaffold study of `prompts` prompts whose models (id, extra TOML lines) all talk to
 /// `base_url` with the OpenAI wire format.
-fn small_study(base_url: &str, models: &[(&str, &str)], prompts: usize) -> StudyDir {
+pub(crate) fn small_study(base_url: &str, models: &[(&str, &str)], prompts: usize) -> StudyDir {
     let study = StudyDir::new();
     let mut toml = String::from(
         "[study]\nname = \"faults\"\nseed = 1\nscaffolds = [\"baseline\"]\nprompts = [\"small\"]\n\n",
@@ -59,7 +59,7 @@ fn run(study: &StudyDir, extra_args: &[&str]) -> std::process::Output {
 
 /// `blindfold run` on `study` as a child process (for tests that kill or interrupt it), its
 /// stdout and stderr made by `output`.
-fn spawn_run(study: &StudyDir, output: fn() -> Stdio) -> std::process::Child {
+pub(crate) fn spawn_run(study: &StudyDir, output: fn() -> Stdio) -> std::process::Child {
     StdCommand::new(assert_cmd::cargo::cargo_bin("blindfold"))
         .arg("run")
         .arg(study.path())
@@ -217,7 +217,7 @@ fn a_spending_cap_stops_dispatching() {
 
 /// The default study with its simulated models reached through an external `blindfold sim
 /// serve`, as an OpenAI-compatible server (two requests in flight per model).
-fn default_study_against(server: &SimServe) -> StudyDir {
+pub(crate) fn default_study_against(server: &SimServe) -> StudyDir {
     let study = StudyDir::new();
     for model in ["sim-alpha", "sim-beta", "sim-gamma"] {
         study.edit(
@@ -611,7 +611,7 @@ fn keys_never_reach_files_or_logs() {
     }
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

@@ -12,7 +12,7 @@
 //! process writes in the folder, so temporary files and folders of processes that are gone
 //! (`.NAME.tmp-PID`, `.ROUND.partial-PID`, `.report.old-PID`) are cleaned up on taking it.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -43,15 +43,15 @@ impl RunLock {
                 .truncate(false)
                 .open(&path)
                 .map_err(lock_error)?;
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(TryLockError::WouldBlock) => {
+            match try_lock(&file) {
+                Ok(true) => {}
+                Ok(false) => {
                     return Err(StoreError::Busy {
                         dir: dir.to_path_buf(),
                         holder: holder(&path),
                     });
                 }
-                Err(TryLockError::Error(source)) => return Err(lock_error(source)),
+                Err(source) => return Err(lock_error(source)),
             }
             // A holder that removed the file between our open and our lock (`remove`) leaves us
             // holding a lock on a file no one else will open: try again with the file now there.
@@ -72,6 +72,22 @@ impl RunLock {
         let _ = fs::remove_file(&self.path);
         drop(self.file);
     }
+}
+
+/// Takes the exclusive lock without waiting: false when another process holds it.
+#[cfg(unix)]
+fn try_lock(file: &File) -> io::Result<bool> {
+    use rustix::fs::{FlockOperation, flock};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(true),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(false),
+        Err(e) => Err(io::Error::from(e)),
+    }
+}
+
+#[cfg(not(unix))]
+fn try_lock(_file: &File) -> io::Result<bool> {
+    Ok(true)
 }
 
 /// "pid 1234 (run)", as the holder wrote it, or a plain statement when it has not yet.
