@@ -308,3 +308,55 @@ fn unblind_numbers_crlf_lines_accepts_consensus_and_caps_its_errors() {
         "consensus rows are kept"
     );
 }
+
+#[test]
+fn every_unknown_table_and_key_is_named_and_a_folder_is_not_a_study_file() {
+    let study = crate::util::StudyDir::new();
+    study.edit(
+        "study.toml",
+        "temperature = 0.7\nmax_tokens = 900\n",
+        "temprature = 0.7\nmax_tokens = 900\n",
+    );
+    let mut text = study.read("study.toml");
+    text.push_str("\n[reporting]\nstyle = \"long\"\n\n[extras]\nx = 1\n");
+    study.write("study.toml", &text);
+    let lines = text.lines().count();
+    let output = blindfold()
+        .arg("validate")
+        .arg(study.path())
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_clean_failure(
+        &output,
+        "study.toml:",
+        &[
+            "unknown field `temprature`",
+            "unknown field `reporting`",
+            "unknown field `extras`",
+        ],
+    );
+    assert!(
+        stderr.contains(&format!(
+            "study.toml:{}:2: unknown field `extras`",
+            lines - 1
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "study.toml:{}:2: unknown field `reporting`",
+            lines - 4
+        )),
+        "{stderr}"
+    );
+
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(folder.path().join("study.toml")).unwrap();
+    let output = blindfold()
+        .arg("validate")
+        .arg(folder.path())
+        .output()
+        .unwrap();
+    assert_clean_failure(&output, "study.toml", &["it is a folder, not a file"]);
+}

@@ -231,6 +231,12 @@ pub fn load(dir: &Path) -> Result<Study, StudyError> {
 /// can name files the study does not reference as well as references to missing files.
 pub fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, StudyError> {
     let study_path = dir.join("study.toml");
+    if study_path.is_dir() {
+        return Err(StudyError::Io {
+            path: study_path,
+            source: std::io::Error::other("it is a folder, not a file"),
+        });
+    }
     if !study_path.is_file() {
         return Err(StudyError::NotAStudy {
             dir: dir.to_path_buf(),

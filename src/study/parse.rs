@@ -113,7 +113,53 @@ impl<'a> Checker<'a> {
                     format!("invalid TOML: {detail}")
                 };
                 self.error(e.span(), message);
+                if detail.starts_with("unknown field") {
+                    self.more_unknown_fields::<T>(e.span());
+                }
                 None
+            }
+        }
+    }
+
+    /// Every other unknown key or table, not only the first that serde stops at: the offending
+    /// key (a table header with its body) is commented out and the file parsed again, keeping
+    /// line numbers, for as long as the next problem is another unknown field.
+    fn more_unknown_fields<T: DeserializeOwned>(&mut self, mut span: Option<Range<usize>>) {
+        let mut lines: Vec<String> = self.file.text.split('\n').map(str::to_string).collect();
+        let mut commented = vec![false; lines.len()];
+        for _ in 0..50 {
+            let Some(start) = span.as_ref().map(|s| s.start) else {
+                return;
+            };
+            let line = self.file.text[..start.min(self.file.text.len())]
+                .matches('\n')
+                .count()
+                .min(lines.len() - 1);
+            let end = if lines[line].trim_start().starts_with('[') {
+                (line + 1..lines.len())
+                    .find(|&i| lines[i].trim_start().starts_with('['))
+                    .unwrap_or(lines.len())
+            } else {
+                line + 1
+            };
+            for i in line..end {
+                if !commented[i] {
+                    lines[i].insert(0, '#');
+                    commented[i] = true;
+                }
+            }
+            let edited = lines.join("\n");
+            match toml::from_str::<T>(&edited) {
+                Err(e) if e.message().starts_with("unknown field") => {
+                    // Back to offsets in the file as written: one '#' per line commented above.
+                    span = e.span().map(|s| {
+                        let at = edited[..s.start.min(edited.len())].matches('\n').count();
+                        let shift = commented[..at].iter().filter(|&&c| c).count();
+                        s.start - shift..s.end - shift
+                    });
+                    self.error(span.clone(), e.message().trim_end().to_string());
+                }
+                _ => return,
             }
         }
     }
