@@ -360,3 +360,65 @@ fn every_unknown_table_and_key_is_named_and_a_folder_is_not_a_study_file() {
         .unwrap();
     assert_clean_failure(&output, "study.toml", &["it is a folder, not a file"]);
 }
+
+#[test]
+fn a_retry_after_beyond_the_cap_says_why_the_cell_was_given_up() {
+    let server = FaultServer::start(|_| Behaviour::Status {
+        status: 429,
+        retry_after: Some("86400"),
+    });
+    let study = small_study(&server.base_url(), &[("m", "")], 1);
+    let output = blindfold()
+        .arg("run")
+        .arg(study.path())
+        .args(["--run", "r"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("asked to wait 86400 s"), "{stderr}");
+    let records = records(&run_dir(&study, "r").join("transcripts.jsonl"));
+    let message = records[0]["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("more than the 15 minutes blindfold waits"),
+        "{records:?}"
+    );
+}
+
+#[test]
+fn a_log_that_cannot_be_written_changes_nothing() {
+    let server = FaultServer::start(|_| Behaviour::Ok {
+        delay: Duration::ZERO,
+    });
+    let study = small_study(&server.base_url(), &[("m", "")], 1);
+    let output = blindfold()
+        .arg("run")
+        .arg(study.path())
+        .args(["--run", "r"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let run = run_dir(&study, "r");
+    let manifest = std::fs::read(run.join("manifest.json")).unwrap();
+    // A log that cannot be opened for writing (a link into a folder that is gone: permissions
+    // would not stop the root user tests may run as).
+    let log = run.join("transcripts.jsonl");
+    std::fs::rename(&log, run.join("moved.jsonl")).unwrap();
+    std::os::unix::fs::symlink(run.join("gone/transcripts.jsonl"), &log).unwrap();
+    study.edit(
+        "prompts/small.toml",
+        "Question number 0?",
+        "Question number 0, edited?",
+    );
+    let output = blindfold()
+        .arg("run")
+        .arg(study.path())
+        .args(["--run", "r"])
+        .output()
+        .unwrap();
+    assert_clean_failure(&output, "transcripts.jsonl", &[]);
+    assert_eq!(
+        std::fs::read(run.join("manifest.json")).unwrap(),
+        manifest,
+        "the manifest is not rewritten before the log can be written"
+    );
+}

@@ -91,7 +91,7 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     file.sync_all().map_err(write_error(path))
 }
 
-/// Fails unless `path` can be appended to (when it exists) and its folder written: checked before
+/// Fails unless `path` can be appended to (or created) and its folder written: checked before
 /// a command changes anything, so that a read-only log does not surface only after the manifest
 /// has been rewritten.
 pub fn check_writable(path: &Path) -> Result<(), StoreError> {
@@ -99,12 +99,12 @@ pub fn check_writable(path: &Path) -> Result<(), StoreError> {
         let p = p.to_path_buf();
         move |source| StoreError::Write { path: p, source }
     };
-    if path.exists() {
-        OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(write_error(path))?;
-    }
+    // Opened as the append will open it (creating an empty log is what the append would do).
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(write_error(path))?;
     let folder = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
