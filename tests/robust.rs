@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::analysis::{copy_round, demo, run_dir as demo_run};
 use crate::fault_server::{Behaviour, FaultServer};
-use crate::run::{default_study_against, records, run_dir, small_study, spawn_run, walk};
+use crate::run::{default_study_against, records, run, run_dir, small_study, spawn_run, walk};
 use crate::sim::SimServe;
 use crate::util::{assert_clean_failure, blindfold, stderr_of, stdout_of};
 
@@ -368,12 +368,7 @@ fn a_retry_after_beyond_the_cap_says_why_the_cell_was_given_up() {
         retry_after: Some("86400"),
     });
     let study = small_study(&server.base_url(), &[("m", "")], 1);
-    let output = blindfold()
-        .arg("run")
-        .arg(study.path())
-        .args(["--run", "r"])
-        .output()
-        .unwrap();
+    let output = run(&study, &[]);
     let stderr = stderr_of(&output);
     assert!(stderr.contains("asked to wait 86400 s"), "{stderr}");
     let records = records(&run_dir(&study, "r").join("transcripts.jsonl"));
@@ -390,12 +385,7 @@ fn a_log_that_cannot_be_written_changes_nothing() {
         delay: Duration::ZERO,
     });
     let study = small_study(&server.base_url(), &[("m", "")], 1);
-    let output = blindfold()
-        .arg("run")
-        .arg(study.path())
-        .args(["--run", "r"])
-        .output()
-        .unwrap();
+    let output = run(&study, &[]);
     assert!(output.status.success(), "{}", stderr_of(&output));
     let run = run_dir(&study, "r");
     let manifest = std::fs::read(run.join("manifest.json")).unwrap();
@@ -409,12 +399,7 @@ fn a_log_that_cannot_be_written_changes_nothing() {
         "Question number 0?",
         "Question number 0, edited?",
     );
-    let output = blindfold()
-        .arg("run")
-        .arg(study.path())
-        .args(["--run", "r"])
-        .output()
-        .unwrap();
+    let output = run(&study, &[]);
     assert_clean_failure(&output, "transcripts.jsonl", &[]);
     assert_eq!(
         std::fs::read(run.join("manifest.json")).unwrap(),

@@ -47,7 +47,7 @@ pub(crate) fn small_study(base_url: &str, models: &[(&str, &str)], prompts: usiz
     study
 }
 
-fn run(study: &StudyDir, extra_args: &[&str]) -> std::process::Output {
+pub(crate) fn run(study: &StudyDir, extra_args: &[&str]) -> std::process::Output {
     blindfold()
         .arg("run")
         .arg(study.path())
