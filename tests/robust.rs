@@ -387,13 +387,13 @@ fn a_log_that_cannot_be_written_changes_nothing() {
     let study = small_study(&server.base_url(), &[("m", "")], 1);
     let output = run(&study, &[]);
     assert!(output.status.success(), "{}", stderr_of(&output));
-    let run = run_dir(&study, "r");
-    let manifest = std::fs::read(run.join("manifest.json")).unwrap();
+    let folder = run_dir(&study, "r");
+    let manifest = std::fs::read(folder.join("manifest.json")).unwrap();
     // A log that cannot be opened for writing (a link into a folder that is gone: permissions
     // would not stop the root user tests may run as).
-    let log = run.join("transcripts.jsonl");
-    std::fs::rename(&log, run.join("moved.jsonl")).unwrap();
-    std::os::unix::fs::symlink(run.join("gone/transcripts.jsonl"), &log).unwrap();
+    let log = folder.join("transcripts.jsonl");
+    std::fs::rename(&log, folder.join("moved.jsonl")).unwrap();
+    std::os::unix::fs::symlink(folder.join("gone/transcripts.jsonl"), &log).unwrap();
     study.edit(
         "prompts/small.toml",
         "Question number 0?",
@@ -402,7 +402,7 @@ fn a_log_that_cannot_be_written_changes_nothing() {
     let output = run(&study, &[]);
     assert_clean_failure(&output, "transcripts.jsonl", &[]);
     assert_eq!(
-        std::fs::read(run.join("manifest.json")).unwrap(),
+        std::fs::read(folder.join("manifest.json")).unwrap(),
         manifest,
         "the manifest is not rewritten before the log can be written"
     );
