@@ -36,7 +36,7 @@ fn wait_for_lines(log: &Path, at_least: usize) {
 
 #[test]
 fn two_runs_on_one_folder_one_is_refused_and_every_cell_runs_once() {
-    let server = SimServe::start(&["--latency-ms", "30"]);
+    let server = SimServe::start(&["--latency-ms", "60"]);
     let study = default_study_against(&server);
     let first = spawn_run(&study, Stdio::piped);
     let second = spawn_run(&study, Stdio::piped);
@@ -49,6 +49,13 @@ fn two_runs_on_one_folder_one_is_refused_and_every_cell_runs_once() {
         .output()
         .unwrap();
     assert!(status.status.success(), "{}", stderr_of(&status));
+    // Another writer is refused too, before it reads or writes anything.
+    let blind = blindfold()
+        .arg("blind")
+        .arg(run_dir(&study, "r"))
+        .output()
+        .unwrap();
+    assert_clean_failure(&blind, "is in use by another blindfold command", &["(run)"]);
 
     let outputs = [
         first.wait_with_output().unwrap(),
