@@ -414,3 +414,54 @@ fn a_log_that_cannot_be_written_changes_nothing() {
         "the manifest is not rewritten before the log can be written"
     );
 }
+
+#[test]
+fn sigterm_stops_a_judge_gracefully_and_it_resumes() {
+    let study = crate::util::StudyDir::with_prompts(1);
+    let run_folder = study.run("r");
+    let blind = blindfold()
+        .arg("blind")
+        .arg(&run_folder)
+        .args(["--seed", "4"])
+        .output()
+        .unwrap();
+    assert!(blind.status.success(), "{}", stderr_of(&blind));
+    let round = run_folder.join("blind/round-1");
+    let server = FaultServer::start(|_| Behaviour::Ok {
+        delay: Duration::from_millis(400),
+    });
+    let judges = small_study(&server.base_url(), &[("m", "")], 1);
+    let judge = || {
+        let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("blindfold"));
+        command
+            .arg("judge")
+            .arg(&round)
+            .args(["--model", "m", "--concurrency", "2", "--study"])
+            .arg(judges.path());
+        command
+    };
+    let child = judge()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = round.join("judges/judge-m.jsonl");
+    wait_for_lines(&log, 2);
+    signal(child.id(), "TERM");
+    let output = child.wait_with_output().unwrap();
+    let stderr = stderr_of(&output);
+    assert!(!output.status.success());
+    assert!(stderr.contains("Interrupted (SIGTERM)"), "{stderr}");
+    assert!(
+        stderr.contains("run the same command again to resume"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let done = text.lines().count();
+    assert!(text.ends_with('\n') && (2..12).contains(&done), "{done}");
+    // The fault server answers in prose, so no answer is usable and every item is asked again;
+    // the interrupted run's records are kept beside the new ones.
+    let again = judge().output().unwrap();
+    assert_eq!(again.status.code(), Some(1), "{}", stderr_of(&again));
+    assert_eq!(records(&log).len(), done + 12);
+}

@@ -260,8 +260,19 @@ async fn rate_all(
     let rubric = Arc::new(round.rubric.clone());
     let seed = spec.seed.unwrap_or(study.seed);
     let mut tasks = tokio::task::JoinSet::new();
+    // Ctrl-C, SIGTERM and SIGHUP stop the judge as they stop a run: no new item starts, items in
+    // flight get a grace period, and what finished is kept for the next `judge` to resume from.
+    let stop = super::signals::stop_requested();
+    tokio::pin!(stop);
+    let mut stopped = None;
     for item in items {
-        let permit = slots.clone().acquire_owned().await?;
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => permit?,
+            signal = &mut stop => {
+                stopped = Some(signal);
+                break;
+            }
+        };
         let (runner, rubric, records, alias, max_tokens) = (
             runner.clone(),
             rubric.clone(),
@@ -312,6 +323,27 @@ async fn rate_all(
         });
         while tasks.try_join_next().is_some() {}
     }
-    while tasks.join_next().await.is_some() {}
-    Ok(())
+    if stopped.is_none() {
+        tokio::select! {
+            _ = async { while tasks.join_next().await.is_some() {} } => return Ok(()),
+            signal = &mut stop => stopped = Some(signal),
+        }
+    }
+    eprintln!(
+        "\nInterrupted ({}): no new items start; items in flight get {} s to finish (Ctrl-C again to stop now).",
+        stopped.unwrap_or("SIGINT"),
+        JUDGE_GRACE.as_secs()
+    );
+    tokio::select! {
+        _ = async { while tasks.join_next().await.is_some() {} } => {}
+        _ = tokio::time::sleep(JUDGE_GRACE) => {}
+        _ = super::signals::stop_requested() => {}
+    }
+    tasks.abort_all();
+    anyhow::bail!(
+        "Interrupted. Finished items are saved in ROUND/judges/judge-{alias}.jsonl; run the same command again to resume."
+    )
 }
+
+/// How long items in flight may finish after a stop request.
+const JUDGE_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
