@@ -5,6 +5,7 @@
 //! `retry` decides, and each finished cell becomes a [`TranscriptRecord`] sent to the writer, which
 //! appends it at once. The runner owns retries and limits; providers only translate.
 
+pub mod cell;
 pub mod limits;
 pub mod manifest;
 pub mod progress;
@@ -28,12 +29,12 @@ use tracing::{debug, warn};
 use crate::plan::{Cell, estimate_tokens};
 use crate::provider::send::send;
 use crate::provider::{
-    ChatRequest, Endpoint, ErrorKind, ProviderError, Reply, Role, build_request, parse_response,
+    ChatRequest, Endpoint, ErrorKind, ProviderError, Reply, build_request, parse_response,
 };
 use crate::study::{ModelSpec, Study};
+use cell::{CellState, Pricing};
 use limits::{GlobalGate, ModelGate};
-use protocol::{Protocol, Step};
-use record::{CellError, Status, TokenUsage, TranscriptMessage, TranscriptRecord};
+use record::{CellError, Status, TranscriptRecord};
 use retry::{Decision, RetryPolicy};
 
 /// Counters shared with the progress display.
@@ -270,36 +271,7 @@ impl Runner {
     }
 
     fn failed_without_trying(&self, cell: &Cell, kind: &str, message: String) -> TranscriptRecord {
-        let now = now_rfc3339();
-        TranscriptRecord {
-            cell_id: cell.id.clone(),
-            model: cell.model.clone(),
-            scaffold: cell.scaffold.clone(),
-            prompt: cell.prompt.clone(),
-            repeat: cell.repeat,
-            seed: cell.seed,
-            status: Status::Failed,
-            messages: Vec::new(),
-            error: Some(CellError {
-                kind: kind.to_string(),
-                status: None,
-                message,
-                body: None,
-                transient: false,
-            }),
-            usage: TokenUsage::default(),
-            user_sim_usage: TokenUsage::default(),
-            cost_usd: Some(0.0),
-            requests: 0,
-            attempts: 0,
-            latency_ms: 0,
-            model_version: None,
-            request_ids: Vec::new(),
-            finish_reasons: Vec::new(),
-            refused: false,
-            started_at: now.clone(),
-            finished_at: now,
-        }
+        cell::failed_record(cell, kind, message, &now_rfc3339())
     }
 
     async fn run_cell(&self, cell: &Cell) -> TranscriptRecord {
@@ -311,106 +283,28 @@ impl Runner {
 
     async fn run_cell_inner(&self, cell: &Cell) -> TranscriptRecord {
         let study = &self.study;
-        let mut record = self.failed_without_trying(cell, "protocol", String::new());
-        record.started_at = now_rfc3339();
-        let (Some(assistant), Some(scaffold), Some(prompt)) = (
-            study.model(&cell.model),
-            study.scaffold(&cell.scaffold),
-            study.prompts.iter().find(|p| p.id == cell.prompt),
-        ) else {
-            record.error.as_mut().expect("set above").message =
-                "the cell refers to a model, scaffold or prompt the study does not have".into();
-            return record;
+        let mut state = match CellState::start(study, cell, now_rfc3339()) {
+            Ok(state) => state,
+            Err(record) => return *record,
         };
-        let user_model = scaffold
-            .user_sim
-            .as_ref()
-            .and_then(|u| study.model(&u.model));
-        let protocol = match Protocol::new(scaffold, prompt) {
-            Ok(p) => p,
-            Err(message) => {
-                record.error.as_mut().expect("set above").message = message;
-                return record;
-            }
-        };
-        let mut messages = protocol.start();
         let mut failure = None;
-        loop {
-            let (alias, request, role) =
-                match protocol.next(&messages, assistant, user_model, cell.seed) {
-                    Step::Done => break,
-                    Step::UserTurn(text) => {
-                        messages.push(TranscriptMessage::new(Role::User, text));
-                        continue;
-                    }
-                    Step::Assistant(request) => (&assistant.id, request, Role::Assistant),
-                    Step::SimulatedUser(request) => (
-                        &user_model
-                            .expect("a simulated-user step implies a user model")
-                            .id,
-                        request,
-                        Role::User,
-                    ),
-                };
-            match self.request(&cell.id, alias, &request).await {
-                Ok(success) => {
-                    record.requests += 1;
-                    record.attempts += success.attempts;
-                    record.latency_ms += success.latency.as_millis() as u64;
-                    let usage = TokenUsage {
-                        input_tokens: success.reply.usage.input_tokens,
-                        output_tokens: success.reply.usage.output_tokens,
-                    };
-                    if role == Role::Assistant {
-                        record.usage.add(usage);
-                        record.model_version = success.reply.model_version.clone();
-                        record
-                            .finish_reasons
-                            .push(success.reply.finish_reason.clone());
-                    } else {
-                        record.user_sim_usage.add(usage);
-                    }
-                    record.request_ids.extend(success.reply.request_id.clone());
-                    messages.push(TranscriptMessage {
-                        role,
-                        content: success.reply.text,
-                        reasoning: success.reply.reasoning,
-                    });
-                }
+        while let Some(call) = state.next_call(study) {
+            match self.request(&cell.id, &call.alias, &call.request).await {
+                Ok(success) => state.answer(
+                    &call,
+                    success.reply,
+                    Pricing::Live,
+                    success.attempts,
+                    success.latency.as_millis() as u64,
+                ),
                 Err(f) => {
-                    record.attempts += f.attempts;
+                    state.add_attempts(f.attempts);
                     failure = Some(f.error);
                     break;
                 }
             }
         }
-        record.messages = messages;
-        record.finished_at = now_rfc3339();
-        record.cost_usd = price(
-            assistant,
-            record.usage.input_tokens,
-            record.usage.output_tokens,
-        )
-        .and_then(|c| {
-            Some(match user_model {
-                Some(u) if record.user_sim_usage != TokenUsage::default() => {
-                    c + price(
-                        u,
-                        record.user_sim_usage.input_tokens,
-                        record.user_sim_usage.output_tokens,
-                    )?
-                }
-                _ => c,
-            })
-        });
-        match failure {
-            Some(error) => record.error = Some(error),
-            None => {
-                record.status = Status::Ok;
-                record.error = None;
-            }
-        }
-        record
+        state.finish(study, failure, now_rfc3339())
     }
 
     /// One request outside the matrix (a judge's), under the same limits, retries and stopping
@@ -555,6 +449,7 @@ fn cell_error(error: &ProviderError) -> CellError {
         ErrorKind::Timeout => "timeout",
         ErrorKind::InvalidResponse { .. } => "invalid_response",
         ErrorKind::InvalidRequest => "invalid_request",
+        ErrorKind::Batch { .. } => "batch",
     };
     CellError {
         kind: kind.to_string(),
