@@ -5,6 +5,7 @@
 //! `retry` decides, and each finished cell becomes a [`TranscriptRecord`] sent to the writer, which
 //! appends it at once. The runner owns retries and limits; providers only translate.
 
+pub mod batch;
 pub mod cell;
 pub mod limits;
 pub mod manifest;
@@ -45,6 +46,8 @@ pub struct Counters {
     pub failed: AtomicU64,
     pub retrying: AtomicU64,
     pub in_flight: AtomicU64,
+    /// Requests waiting in provider batches.
+    pub batched: AtomicU64,
 }
 
 impl Counters {
@@ -89,6 +92,12 @@ impl Budget {
         true
     }
 
+    /// Reserves `amount` that is already committed (a batch submitted before a restart), even
+    /// past the cap.
+    fn commit(&self, amount: f64) {
+        self.state.lock().expect("not poisoned").reserved += amount;
+    }
+
     fn settle(&self, bound: f64, actual: f64) {
         let mut s = self.state.lock().expect("not poisoned");
         s.reserved = (s.reserved - bound).max(0.0);
@@ -114,6 +123,8 @@ pub struct Runner {
     budget: Option<Arc<Budget>>,
     jitter: Mutex<ChaCha8Rng>,
     cancel: CancellationToken,
+    batch: Mutex<Option<batch::BatchSetup>>,
+    batch_failure: Mutex<Option<String>>,
 }
 
 /// What a request produced, or why it failed, with the attempts it took.
@@ -155,7 +166,30 @@ impl Runner {
             budget,
             jitter: Mutex::new(ChaCha8Rng::seed_from_u64(jitter_seed)),
             cancel,
+            batch: Mutex::new(None),
+            batch_failure: Mutex::new(None),
         }
+    }
+
+    /// Runs the cells of the setup's batch models (and every cell its journal knows) through
+    /// provider batches.
+    pub fn with_batch(self, setup: batch::BatchSetup) -> Self {
+        *self.batch.lock().expect("not poisoned") = Some(setup);
+        self
+    }
+
+    /// Why the batch driver stopped the run, if it did (its journal could not be written).
+    pub fn batch_failure(&self) -> Option<String> {
+        self.batch_failure.lock().expect("not poisoned").clone()
+    }
+
+    fn fail_batches(&self, message: String) {
+        *self.batch_failure.lock().expect("not poisoned") = Some(message);
+        self.cancel.cancel();
+    }
+
+    fn jitter(&self) -> f64 {
+        self.jitter.lock().expect("not poisoned").random::<f64>()
     }
 
     /// Runs `cells` and sends each finished record to `records`. Returns when every dispatched
@@ -168,6 +202,20 @@ impl Runner {
         self.counters
             .total
             .store(cells.len() as u64, Ordering::Relaxed);
+        let setup = self.batch.lock().expect("not poisoned").take();
+        let (batched, cells): (Vec<Cell>, Vec<Cell>) = match &setup {
+            Some(setup) => {
+                let journaled = setup.cells_in_journal();
+                cells
+                    .into_iter()
+                    .partition(|c| setup.models.contains(&c.model) || journaled.contains(&c.id))
+            }
+            None => (Vec::new(), cells),
+        };
+        let mut models = JoinSet::new();
+        if let Some(setup) = setup.filter(|_| !batched.is_empty()) {
+            models.spawn(batch::drive(self.clone(), setup, batched, records.clone()));
+        }
         let mut by_model: Vec<(String, Vec<Cell>)> = Vec::new();
         for cell in cells {
             match by_model.iter_mut().find(|(m, _)| *m == cell.model) {
@@ -175,7 +223,6 @@ impl Runner {
                 None => by_model.push((cell.model.clone(), vec![cell])),
             }
         }
-        let mut models = JoinSet::new();
         for (model, cells) in by_model {
             let runner = self.clone();
             let records = records.clone();
@@ -394,8 +441,7 @@ impl Runner {
                     attempts,
                 });
             }
-            let jitter = self.jitter.lock().expect("not poisoned").random::<f64>();
-            match policy.decide(attempts, &error, SystemTime::now(), jitter) {
+            match policy.decide(attempts, &error, SystemTime::now(), self.jitter()) {
                 Decision::RetryAfter(delay) => {
                     debug!(
                         cell = cell_id,
@@ -422,6 +468,12 @@ impl Runner {
 }
 
 fn request_tokens(chat: &ChatRequest, spec: &ModelSpec) -> u32 {
+    let (input, output) = request_estimate(chat, spec);
+    (input + output).min(u64::from(u32::MAX)) as u32
+}
+
+/// A request's estimated input tokens and its most output tokens.
+fn request_estimate(chat: &ChatRequest, spec: &ModelSpec) -> (u64, u64) {
     let input: u64 = chat.system.as_deref().map_or(0, estimate_tokens)
         + chat
             .messages
@@ -431,7 +483,7 @@ fn request_tokens(chat: &ChatRequest, spec: &ModelSpec) -> u32 {
     let output = spec
         .max_tokens
         .map_or(crate::plan::DEFAULT_REPLY_TOKENS, u64::from);
-    (input + output).min(u64::from(u32::MAX)) as u32
+    (input, output)
 }
 
 /// USD for a token count at a model's prices; None without prices.
