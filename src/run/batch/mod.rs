@@ -122,9 +122,15 @@ fn pause(pause: &Option<Arc<Pause>>, point: &str, model: &str, count: u64) {
     }
 }
 
-/// A content-derived custom id: the cell's id and the call's number.
-pub fn custom_id(cell_id: &str, call: u32) -> String {
-    format!("{cell_id}-{call}")
+/// A content-derived custom id: the cell's id, the call's number, and a digest of the run
+/// folder's identity (so that a batch another run folder submitted is never taken for ours).
+pub fn custom_id(cell_id: &str, call: u32, run_salt: &str) -> String {
+    format!("{cell_id}-{call}-{run_salt}")
+}
+
+/// The run folder's part of every custom id.
+fn run_salt(run_id: &str) -> String {
+    crate::hash::sha256_hex(run_id.as_bytes())[..8].to_string()
 }
 
 /// The tag a batch carries: unique to this run folder, model, journal number and requests.
@@ -141,8 +147,9 @@ fn tag(run_id: &str, model: &str, batch: u64, requests: &[IntentRequest]) -> Str
 const CLOCK_SKEW_S: i64 = 600;
 
 /// Finds the batch of `intent` among listed ones: the one carrying its tag; or, for Anthropic,
-/// whose batches carry no tag, the unknown batch with as many requests created closest after the
-/// intent (allowing for clock skew).
+/// whose batches carry no tag, the unknown batch with as many requests created closest to the
+/// intent (not long before it, allowing for clock skew). Its results then confirm it: a batch
+/// whose custom ids are not ours is dropped (see `Driver::on_ended`).
 pub fn recognise<'a>(
     intent: &Intent,
     known: &HashSet<String>,
@@ -164,7 +171,8 @@ pub fn recognise<'a>(
         .filter(|b| b.counts.total == intent.requests.len() as u64)
         .filter_map(|b| Some((b, b.created_unix?)))
         .filter(|(_, created)| *created >= at - CLOCK_SKEW_S)
-        .min_by_key(|(_, created)| (created - at).abs())
+        // Closest to the intent, and of two as close, the later one (ours was created after).
+        .min_by_key(|(_, created)| ((created - at).abs(), -created))
         .map(|(b, _)| b)
 }
 
@@ -237,6 +245,7 @@ struct Driver {
     run_id: String,
     pause: Option<Arc<Pause>>,
     records: mpsc::Sender<TranscriptRecord>,
+    salt: String,
     cells: HashMap<String, Pending>,
     /// Per model, the cells whose call waits for its next batch, in arrival order.
     queue: BTreeMap<String, Vec<String>>,
@@ -260,6 +269,7 @@ pub(super) async fn drive(
         runner: runner.clone(),
         journal: setup.journal,
         models: setup.models,
+        salt: run_salt(&setup.run_id),
         run_id: setup.run_id,
         pause: setup.pause.map(Arc::new),
         records,
@@ -503,7 +513,7 @@ impl Driver {
             let call = p.call().expect("a queued cell has a call").clone();
             match build_request(&endpoint, &call.request) {
                 Ok(http) => items.push(Item {
-                    custom_id: custom_id(&id, call.index),
+                    custom_id: custom_id(&id, call.index, &self.salt),
                     body: http.body,
                 }),
                 Err(error) => {
@@ -947,11 +957,9 @@ impl Driver {
     }
 }
 
-/// The cell id in a custom id.
+/// The cell id in a custom id (cell ids are hex digits).
 fn cell_of(custom_id: &str) -> &str {
-    custom_id
-        .rsplit_once('-')
-        .map_or(custom_id, |(cell, _)| cell)
+    custom_id.split('-').next().unwrap_or(custom_id)
 }
 
 fn policy(spec: &ModelSpec) -> RetryPolicy {
@@ -1243,4 +1251,116 @@ pub async fn cancel_all(runner: &Runner, journal: &mut Journal) -> Result<Vec<St
         }
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::batch::Results;
+
+    fn view(id: &str, tag: Option<&str>, total: u64, created: i64) -> BatchView {
+        BatchView {
+            id: id.into(),
+            state: "in_progress".into(),
+            end: None,
+            counts: Counts {
+                total,
+                succeeded: 0,
+                failed: 0,
+            },
+            tag: tag.map(str::to_owned),
+            created_unix: Some(created),
+            reason: None,
+            results: Results::None,
+        }
+    }
+
+    fn intent(provider: ProviderKind, requests: usize) -> Intent {
+        Intent {
+            batch: 3,
+            model: "m".into(),
+            provider,
+            tag: "bf-abc".into(),
+            // 2024-09-24T18:37:24Z
+            at: "2024-09-24T18:37:24.5Z".into(),
+            worst_case_usd: None,
+            requests: (0..requests)
+                .map(|i| IntentRequest {
+                    custom_id: format!("c{i}-0-s"),
+                    cell_id: format!("c{i}"),
+                    call: 0,
+                })
+                .collect(),
+        }
+    }
+
+    const AT: i64 = 1_727_203_044;
+
+    #[test]
+    fn batches_are_recognised_by_tag_or_for_anthropic_by_size_and_time() {
+        let none = HashSet::new();
+        let listed = vec![
+            view("b3", Some("bf-other"), 2, AT + 1),
+            view("b2", Some("bf-abc"), 2, AT - 5000),
+            view("b1", None, 2, AT),
+        ];
+        let openai = intent(ProviderKind::OpenAi, 2);
+        assert_eq!(recognise(&openai, &none, &listed).unwrap().id, "b2");
+        let gemini = intent(ProviderKind::Gemini, 2);
+        assert_eq!(
+            recognise(&gemini, &none, &listed[..1]),
+            None,
+            "a tag is required"
+        );
+
+        let anthropic = intent(ProviderKind::Anthropic, 2);
+        let listed = vec![
+            view("new", None, 2, AT + 1),
+            view("wrong-size", None, 3, AT),
+            view("older", None, 2, AT - 2),
+            view("ancient", None, 2, AT - CLOCK_SKEW_S - 1),
+        ];
+        assert_eq!(recognise(&anthropic, &none, &listed).unwrap().id, "new");
+        let known: HashSet<String> = ["new".to_string()].into();
+        assert_eq!(recognise(&anthropic, &known, &listed).unwrap().id, "older");
+        assert_eq!(recognise(&anthropic, &none, &listed[3..]), None, "too old");
+        assert_eq!(
+            recognise(&anthropic, &none, &listed[1..2]),
+            None,
+            "wrong size"
+        );
+    }
+
+    #[test]
+    fn custom_ids_are_content_derived_and_give_back_their_cell() {
+        let salt = run_salt("run@2024-09-24T18:37:24Z");
+        assert_eq!(salt.len(), 8);
+        assert_ne!(salt, run_salt("run@2024-09-24T18:37:25Z"));
+        let id = custom_id("0123456789abcdef", 2, &salt);
+        assert_eq!(id, format!("0123456789abcdef-2-{salt}"));
+        assert_eq!(cell_of(&id), "0123456789abcdef");
+        // Every provider's custom-id rules: at most 64 of [A-Za-z0-9_-].
+        assert!(id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        let requests = intent(ProviderKind::OpenAi, 2).requests;
+        assert_eq!(tag("r", "m", 1, &requests), tag("r", "m", 1, &requests));
+        assert_ne!(tag("r", "m", 1, &requests), tag("r", "m", 2, &requests));
+        assert!(tag("r", "m", 1, &requests).starts_with("bf-"));
+    }
+
+    #[test]
+    fn the_test_hook_parses_point_count_and_model() {
+        let p = Pause::parse("batch-download:3@sim-beta").unwrap();
+        assert_eq!(
+            (p.point.as_str(), p.after, p.model.as_deref()),
+            ("batch-download", 3, Some("sim-beta"))
+        );
+        let p = Pause::parse("batch-submit").unwrap();
+        assert_eq!((p.after, p.model.as_deref()), (1, None));
+        assert!(Pause::parse("batch-download:x").is_none());
+        // Not reached: returns at once.
+        p.at("batch-poll", "m", 5);
+        Pause::parse("batch-submit@other")
+            .unwrap()
+            .at("batch-submit", "m", 1);
+    }
 }
