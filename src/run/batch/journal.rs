@@ -115,6 +115,12 @@ pub enum Entry {
         batch: u64,
         at: String,
     },
+    /// The cell was recorded as failed: what the journal says of it so far is closed, and a
+    /// later run (`--retry-failed`) starts it afresh.
+    CellFailed {
+        cell_id: String,
+        at: String,
+    },
 }
 
 /// Everything the journal says about one batch.
@@ -197,6 +203,9 @@ pub struct JournalState {
     pub live: Vec<LiveReply>,
     /// Events that refer to a batch the journal never announced (skipped).
     pub orphans: Vec<String>,
+    /// Cells recorded as failed: the last batch number and the number of live replies journaled
+    /// by then. What came before is history of an earlier attempt at the cell.
+    pub closed: HashMap<String, (u64, usize)>,
 }
 
 /// What the journal knows about one model call of a cell.
@@ -236,7 +245,7 @@ impl JournalState {
             | Entry::Ended { batch, .. }
             | Entry::Abandoned { batch, .. }
             | Entry::CancelRequested { batch, .. } => Some(*batch),
-            Entry::Intent(_) | Entry::Live { .. } => None,
+            Entry::Intent(_) | Entry::Live { .. } | Entry::CellFailed { .. } => None,
         };
         if let Some(n) = batch_of(&entry)
             && !self.batches.contains_key(&n)
@@ -327,6 +336,10 @@ impl JournalState {
                     .expect("checked above")
                     .cancel_requested = true;
             }
+            Entry::CellFailed { cell_id, .. } => {
+                let last_batch = self.batches.keys().next_back().copied().unwrap_or(0);
+                self.closed.insert(cell_id, (last_batch, self.live.len()));
+            }
         }
     }
 
@@ -345,6 +358,13 @@ impl JournalState {
         let mut cells: HashMap<String, CellHistory> = HashMap::new();
         for batch in self.batches.values() {
             for request in &batch.intent.requests {
+                if self
+                    .closed
+                    .get(&request.cell_id)
+                    .is_some_and(|(last, _)| batch.intent.batch <= *last)
+                {
+                    continue;
+                }
                 let cell = cells.entry(request.cell_id.clone()).or_default();
                 cell.first_at.get_or_insert_with(|| batch.intent.at.clone());
                 let call = cell.calls.entry(request.call).or_default();
@@ -368,7 +388,14 @@ impl JournalState {
                 }
             }
         }
-        for live in &self.live {
+        for (i, live) in self.live.iter().enumerate() {
+            if self
+                .closed
+                .get(&live.cell_id)
+                .is_some_and(|(_, lives)| i < *lives)
+            {
+                continue;
+            }
             let cell = cells.entry(live.cell_id.clone()).or_default();
             let call = cell.calls.entry(live.call).or_default();
             if call.ok.is_none() {
@@ -513,6 +540,30 @@ mod tests {
             },
             retry,
         }
+    }
+
+    #[test]
+    fn a_cell_recorded_as_failed_starts_afresh() {
+        let state = JournalState::replay([
+            intent(1, &[("a", 0), ("b", 0)]),
+            submitted(1),
+            result(1, "a-0", failure(false)),
+            result(1, "b-0", Outcome::Ok { reply: reply("B0") }),
+            ended(1, EndState::Completed),
+            Entry::CellFailed {
+                cell_id: "a".into(),
+                at: "t".into(),
+            },
+            // --retry-failed: a is sent again.
+            intent(2, &[("a", 0)]),
+            submitted(2),
+        ]);
+        let h = state.history();
+        let a = &h["a"].calls[&0];
+        assert_eq!(a.failures.len(), 0, "the earlier failure is closed");
+        assert_eq!(a.in_flight, Some(2));
+        assert_eq!(h["a"].first_at.as_deref(), Some("t2"));
+        assert_eq!(h["b"].calls[&0].ok.as_ref().unwrap().0.text, "B0");
     }
 
     #[test]

@@ -41,7 +41,7 @@ use crate::store::StoreError;
 use crate::study::ModelSpec;
 
 use super::cell::{CellState, Pricing, batch_price};
-use super::record::TranscriptRecord;
+use super::record::{Status, TranscriptRecord};
 use super::retry::{Decision, RetryPolicy};
 use super::{Failure, Runner, Success, cell_error, now_rfc3339, price, request_estimate};
 use journal::{Entry, Intent, IntentRequest, Journal, JournalState, Outcome};
@@ -402,7 +402,20 @@ impl Driver {
         Ok(())
     }
 
-    async fn finish(&self, record: TranscriptRecord) {
+    /// Records a finished cell; a failed one is closed in the journal first, so that a run with
+    /// `--retry-failed` starts it afresh instead of replaying its failures.
+    async fn finish(&mut self, record: TranscriptRecord) {
+        if record.status == Status::Failed
+            && let Err(error) = self.journal.append_synced(Entry::CellFailed {
+                cell_id: record.cell_id.clone(),
+                at: now_rfc3339(),
+            })
+        {
+            warn!(
+                "cell {}: the batch journal cannot be written ({error}); --retry-failed may replay its failures",
+                record.cell_id
+            );
+        }
         self.runner.finish(record, &self.records).await;
     }
 
