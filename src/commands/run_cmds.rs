@@ -226,9 +226,8 @@ pub fn run_study(
             &todo,
             done_before,
             failed_skipped,
-            options.retry_failed,
+            options,
             budget.as_deref(),
-            &batch_models,
         )?;
         return Ok(RunOutcome {
             interrupted: false,
@@ -350,10 +349,10 @@ fn print_dry_run(
     todo: &[Cell],
     done: usize,
     failed: usize,
-    retry_failed: bool,
+    options: &RunOptions,
     budget: Option<&Budget>,
-    batch_models: &BTreeSet<String>,
 ) -> anyhow::Result<()> {
+    let batch_models = run_batch::batch_models(study, options.batch);
     let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for cell in todo {
         *counts.entry((&cell.model, &cell.scaffold)).or_default() += 1;
@@ -362,7 +361,7 @@ fn print_dry_run(
         "Dry run: {} of {} cells would run ({done} done, {failed} failed earlier{}).",
         todo.len(),
         plan.cells.len(),
-        if retry_failed {
+        if options.retry_failed {
             " and retried"
         } else {
             " and left alone"

@@ -489,13 +489,16 @@ fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpe
     models
 }
 
+/// Reads one price key (checked), given its value and name.
+type PriceReader<'a> = dyn Fn(&mut Checker<'_>, &Option<S<f64>>, &str) -> Option<f64> + 'a;
+
 /// The `batch*` and `price_batch_*` keys of one model.
 fn batch_settings(
     ck: &mut Checker<'_>,
     id: &str,
     provider: ProviderKind,
     m: &raw::Model,
-    price: &dyn Fn(&mut Checker<'_>, &Option<S<f64>>, &str) -> Option<f64>,
+    price: &PriceReader<'_>,
 ) -> BatchSettings {
     let defaults = BatchSettings::default();
     let mut seconds = |value: &Option<S<f64>>, name: &str, default: f64| match value {

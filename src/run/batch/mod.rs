@@ -334,7 +334,7 @@ impl Driver {
             }
             match replayed {
                 Replayed::Finished(record) => {
-                    self.finish(record).await;
+                    self.finish(*record).await;
                     continue;
                 }
                 Replayed::Waiting(batch) if in_flight.contains(&batch) => {
@@ -433,7 +433,7 @@ impl Driver {
             match p.next(&study) {
                 Need::Finished(record) => {
                     self.cells.remove(&id);
-                    self.finish(record).await;
+                    self.finish(*record).await;
                 }
                 Need::Send(call) if self.models.contains(&call.alias) => {
                     p.waiting = Waiting::Queued;

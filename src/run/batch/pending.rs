@@ -32,7 +32,7 @@ pub enum Waiting {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Need {
     Send(Call),
-    Finished(TranscriptRecord),
+    Finished(Box<TranscriptRecord>),
 }
 
 #[derive(Debug, Clone)]
@@ -78,13 +78,13 @@ impl Pending {
                     self.call = Some(call.clone());
                     call
                 }
-                None => return Need::Finished(self.finish(study, None, 0)),
+                None => return Need::Finished(Box::new(self.finish(study, None, 0))),
             },
         };
         if let Some((error, retry)) = self.failures.last().cloned() {
             let max = study.model(&call.alias).map_or(1, |m| m.max_attempts);
             if !retry || self.failures.len() as u32 >= max {
-                return Need::Finished(self.finish(study, Some(error), 0));
+                return Need::Finished(Box::new(self.finish(study, Some(error), 0)));
             }
         }
         Need::Send(call)
@@ -133,7 +133,7 @@ impl Pending {
 /// How a replayed cell stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Replayed {
-    Finished(TranscriptRecord),
+    Finished(Box<TranscriptRecord>),
     /// Its current call waits in this batch.
     Waiting(u64),
     /// Its current call is to be sent.
