@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::sim::SimServe;
-use crate::util::{StudyDir, blindfold, stderr_of, stdout_of};
+use crate::util::{StudyDir, blindfold, interrupt, stderr_of, stdout_of};
 
 /// The three simulated models, each behind its own provider's API.
 const APIS: [(&str, &str); 3] = [
@@ -474,13 +474,7 @@ fn ctrl_c_leaves_the_batches_running_and_the_next_run_collects_them() {
         assert!(std::time::Instant::now() < deadline, "nothing submitted");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(
-        StdCommand::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    interrupt(&child);
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("left running at the provider"), "{stderr}");

@@ -641,19 +641,23 @@ impl fmt::Debug for Endpoint {
     }
 }
 
+/// Headers for `Debug` output, with the values of secret ones replaced by [`REDACTED`].
+pub(crate) fn redacted(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let secret = SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s));
+            (
+                name.as_str(),
+                if secret { REDACTED } else { value.as_str() },
+            )
+        })
+        .collect()
+}
+
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let secret = SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s));
-                (
-                    name.as_str(),
-                    if secret { REDACTED } else { value.as_str() },
-                )
-            })
-            .collect();
+        let headers = redacted(&self.headers);
         f.debug_struct("HttpRequest")
             .field("url", &self.url)
             .field("headers", &headers)

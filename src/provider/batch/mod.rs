@@ -21,10 +21,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{
-    Endpoint, HttpResponse, ProviderError, ProviderKind, REDACTED, Reply, SECRET_HEADERS,
-    http_error,
-};
+use super::{Endpoint, HttpResponse, ProviderError, ProviderKind, Reply, http_error};
 
 pub mod anthropic;
 pub mod gemini;
@@ -61,17 +58,7 @@ pub struct HttpCall {
 
 impl fmt::Debug for HttpCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let secret = SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s));
-                (
-                    name.as_str(),
-                    if secret { REDACTED } else { value.as_str() },
-                )
-            })
-            .collect();
+        let headers = super::redacted(&self.headers);
         f.debug_struct("HttpCall")
             .field("method", &self.method)
             .field("url", &self.url)
