@@ -127,9 +127,15 @@ pub fn render(batches: &[InFlight]) -> String {
         };
         let state = match (&b.id, &b.state) {
             (None, _) => "unconfirmed".to_string(),
-            (Some(_), Some(s)) if b.cancel_requested => format!("{s} (cancel requested)"),
-            (Some(_), Some(s)) => s.clone(),
-            (Some(_), None) => "submitted".to_string(),
+            (Some(_), state) => {
+                // Before its first journaled poll, a batch is known only as submitted.
+                let s = state.as_deref().unwrap_or("submitted");
+                if b.cancel_requested {
+                    format!("{s} (cancel requested)")
+                } else {
+                    s.to_string()
+                }
+            }
         };
         table.add_row(vec![
             b.batch.to_string(),
