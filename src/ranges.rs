@@ -120,6 +120,28 @@ pub const PRICE_OUTPUT: Setting = float(
     10_000.0,
     "USD per million tokens",
 );
+pub const BATCH_POLL_S: Setting = float(Place::Model, "batch_poll_s", 0.001, 86_400.0, "seconds");
+pub const BATCH_POLL_MAX_S: Setting =
+    float(Place::Model, "batch_poll_max_s", 0.001, 86_400.0, "seconds");
+pub const BATCH_MAX_REQUESTS: Setting =
+    int(Place::Model, "batch_max_requests", 1, 100_000, "requests");
+pub const BATCH_MAX_BYTES: Setting =
+    int(Place::Model, "batch_max_bytes", 1, 256_000_000, "bytes");
+pub const PRICE_BATCH_INPUT: Setting = float(
+    Place::Model,
+    "price_batch_input_per_mtok",
+    0.0,
+    10_000.0,
+    "USD per million tokens",
+);
+pub const PRICE_BATCH_OUTPUT: Setting = float(
+    Place::Model,
+    "price_batch_output_per_mtok",
+    0.0,
+    10_000.0,
+    "USD per million tokens",
+);
+pub const BATCH_DISCOUNT: Setting = float(Place::Model, "batch_discount", 0.0, 1.0, "");
 
 pub const USER_SIM_TURNS: Setting = int(Place::UserSim, "turns", 1, 100, "");
 
@@ -179,6 +201,13 @@ pub const STUDY_SETTINGS: &[Setting] = &[
     BACKOFF_MAX_MS,
     PRICE_INPUT,
     PRICE_OUTPUT,
+    BATCH_POLL_S,
+    BATCH_POLL_MAX_S,
+    BATCH_MAX_REQUESTS,
+    BATCH_MAX_BYTES,
+    PRICE_BATCH_INPUT,
+    PRICE_BATCH_OUTPUT,
+    BATCH_DISCOUNT,
     USER_SIM_TURNS,
     LEVEL_VALUE,
     PER_ITEM,

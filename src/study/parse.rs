@@ -10,8 +10,8 @@ use super::diagnostics::line_col;
 use super::raw::{self, S};
 use super::template::{TemplateVars, check_template, metadata_fields, render_template};
 use super::{
-    Analysis, Blinding, Diagnostic, Dimension, Level, ModelSpec, PromptItem, Rubric, Scaffold,
-    Scale, Study, StudyError, UserSim,
+    Analysis, BatchSettings, Blinding, Diagnostic, Dimension, Level, ModelSpec, PromptItem, Rubric,
+    Scaffold, Scale, Study, StudyError, UserSim,
 };
 use crate::provider::ProviderKind;
 use crate::ranges::{self, Setting, excerpt};
@@ -495,6 +495,7 @@ fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpe
             .price_output_per_mtok
             .as_ref()
             .and_then(|p| ck.float(p, &ranges::PRICE_OUTPUT, &owner));
+        let batch = batch_settings(ck, provider, m, &owner);
         let mut extra = match m.extra.as_ref().map(serde_json::to_value) {
             Some(Ok(serde_json::Value::Object(map))) => map,
             Some(_) => {
@@ -538,6 +539,7 @@ fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpe
             price_input_per_mtok,
             price_output_per_mtok,
             extra,
+            batch,
         });
     }
     models
@@ -570,6 +572,82 @@ fn base_url_problem(text: &str) -> Option<String> {
         Some("must not contain a fragment ('#...')".into())
     } else {
         None
+    }
+}
+
+/// The `batch*` and `price_batch_*` keys of one model.
+fn batch_settings(
+    ck: &mut Checker<'_>,
+    provider: ProviderKind,
+    m: &raw::Model,
+    owner: &str,
+) -> BatchSettings {
+    let defaults = BatchSettings::default();
+    let poll_s = m
+        .batch_poll_s
+        .as_ref()
+        .and_then(|v| ck.float(v, &ranges::BATCH_POLL_S, owner))
+        .unwrap_or(defaults.poll_s);
+    let poll_max_s = m
+        .batch_poll_max_s
+        .as_ref()
+        .and_then(|v| ck.float(v, &ranges::BATCH_POLL_MAX_S, owner));
+    if let (Some(v), Some(max)) = (&m.batch_poll_max_s, poll_max_s)
+        && max < poll_s
+    {
+        ck.error_at(
+            v,
+            format!("{owner}batch_poll_max_s must be at least batch_poll_s ({poll_s})"),
+        );
+    }
+    let poll_max_s = poll_max_s.unwrap_or(defaults.poll_max_s).max(poll_s);
+    let limits = crate::provider::batch::limits(provider);
+    let max_requests = m.batch_max_requests.as_ref().and_then(|v| {
+        let n: u32 = ck.int(v, &ranges::BATCH_MAX_REQUESTS, owner)?;
+        if n as usize > limits.max_requests {
+            ck.error_at(
+                v,
+                format!(
+                    "{owner}batch_max_requests must be at most {}, the {provider} limit",
+                    limits.max_requests
+                ),
+            );
+        }
+        Some(n)
+    });
+    let max_bytes = m.batch_max_bytes.as_ref().and_then(|v| {
+        let n: u64 = ck.int(v, &ranges::BATCH_MAX_BYTES, owner)?;
+        if n as usize > limits.max_bytes {
+            ck.error_at(
+                v,
+                format!(
+                    "{owner}batch_max_bytes must be at most {}, the {provider} limit",
+                    limits.max_bytes
+                ),
+            );
+        }
+        Some(n)
+    });
+    let discount = m
+        .batch_discount
+        .as_ref()
+        .and_then(|d| ck.float(d, &ranges::BATCH_DISCOUNT, owner))
+        .unwrap_or(defaults.discount);
+    BatchSettings {
+        enabled: m.batch.unwrap_or(false),
+        poll_s,
+        poll_max_s,
+        max_requests,
+        max_bytes,
+        price_input_per_mtok: m
+            .price_batch_input_per_mtok
+            .as_ref()
+            .and_then(|p| ck.float(p, &ranges::PRICE_BATCH_INPUT, owner)),
+        price_output_per_mtok: m
+            .price_batch_output_per_mtok
+            .as_ref()
+            .and_then(|p| ck.float(p, &ranges::PRICE_BATCH_OUTPUT, owner)),
+        discount,
     }
 }
 
