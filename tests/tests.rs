@@ -6,6 +6,7 @@ mod util;
 mod analysis;
 mod blind;
 mod browser;
+mod collect;
 mod run;
 mod sim;
 mod study;

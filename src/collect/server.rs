@@ -438,6 +438,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/d/{token}", get(dashboard))
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async { not_found() })
+        .method_not_allowed_fallback(|| async { not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(app)

@@ -172,6 +172,21 @@ fn serve(args: &CollectServeArgs) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map_or_else(|| format!("http://{addr}"), |(base, _)| base.clone());
         let server = server::Server::new(round, options)?;
+        // Signals are caught from here on: a SIGTERM right after the address line below still
+        // stops the server gracefully.
+        let shutdown = shutdown_signal()?;
+        // First start: a link for every rater and the dashboard, shown this once (and in the
+        // tokens file before the address line tells anyone the server is up).
+        let issued = if db_handle.tokens()?.is_empty() && !args.read_only {
+            let wanted: Vec<(Kind, Option<String>)> = raters
+                .iter()
+                .map(|r| (Kind::Rater, Some(r.clone())))
+                .chain([(Kind::Dashboard, None)])
+                .collect();
+            issue(&db_handle, &tokens_file, &raters, &wanted)?
+        } else {
+            Vec::new()
+        };
         // One line on stdout, which scripts read for the address.
         outln!(
             "Collecting ratings of round {round_name} on http://{addr} ({} raters{}); stop with \
@@ -179,14 +194,7 @@ fn serve(args: &CollectServeArgs) -> anyhow::Result<ExitCode> {
             raters.len(),
             if args.read_only { ", read-only" } else { "" }
         );
-        if db_handle.tokens()?.is_empty() && !args.read_only {
-            // First start: a link for every rater and the dashboard, shown this once.
-            let wanted: Vec<(Kind, Option<String>)> = raters
-                .iter()
-                .map(|r| (Kind::Rater, Some(r.clone())))
-                .chain([(Kind::Dashboard, None)])
-                .collect();
-            let issued = issue(&db_handle, &tokens_file, &raters, &wanted)?;
+        if !issued.is_empty() {
             print_new_links(&issued, Some(&base), &tokens_file)?;
         } else {
             let active = db_handle
@@ -202,7 +210,7 @@ fn serve(args: &CollectServeArgs) -> anyhow::Result<ExitCode> {
         drop(db_handle);
         note!("Answers go to {}.", db.display());
         server
-            .serve(listener, shutdown_signal(), GRACE)
+            .serve(listener, shutdown, GRACE)
             .await
             .context("the server failed")?;
         note!("Stopped; every acknowledged answer is in {}.", db.display());
@@ -211,26 +219,28 @@ fn serve(args: &CollectServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C or SIGTERM; the handlers are installed when this is called.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let wait = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot catch Ctrl-C")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot catch SIGTERM")?;
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-    note!("Stopping: letting the requests in flight finish...");
+    let wait = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    Ok(async move {
+        wait.await;
+        note!("Stopping: letting the requests in flight finish...");
+    })
 }
 
 /// Issues a token for each of `wanted` (replacing any active one): the tokens file first, so a
