@@ -8,7 +8,7 @@ use std::process::{Child, Command as StdCommand, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use blindfold::collect::db::{Db, RoundId};
+use blindfold::collect::db::{Db, RoundId, SavedChange};
 use serde_json::{Value, json};
 
 use crate::browser::{blind, item_ids, levels, planned_score, read_json, small_run};
@@ -405,9 +405,8 @@ fn unblind_from_the_database_and_from_the_export_are_identical() {
     );
 }
 
-/// Every answer row of a served folder's database, as (session, seq, rater, item, field,
-/// value), read with the library.
-pub(crate) fn history(served: &Path) -> Vec<(i64, i64, String, String, String, String)> {
+/// Every answer row of a served folder's database, read with the library.
+pub(crate) fn history(served: &Path) -> Vec<SavedChange> {
     let manifest = std::fs::read(served.join("packets/manifest.json")).unwrap();
     let round: Value = serde_json::from_slice(&manifest).unwrap();
     let db = Db::open(
@@ -616,7 +615,10 @@ fn acknowledged_answers_survive_kill_9_and_retries_are_stored_once() {
     let rows = history(&served);
     assert_eq!(rows.len(), acknowledged);
     let mut seen = std::collections::HashSet::new();
-    assert!(rows.iter().all(|r| seen.insert((r.0, r.1))), "none twice");
+    assert!(
+        rows.iter().all(|r| seen.insert((r.session, r.seq))),
+        "none twice"
+    );
     let reopened = Page::open(&c, &c.token(Some("r1")), "");
     let first = &item_ids(&packet)[0];
     assert_eq!(

@@ -7,6 +7,7 @@ mod analysis;
 mod blind;
 mod browser;
 mod collect;
+mod collect_browser;
 mod run;
 mod sim;
 mod study;

@@ -573,9 +573,8 @@ impl Db {
             .map_err(|e| self.error(e))
     }
 
-    /// Every answer row ever saved, as `(session, seq, rater, item, field, value)`, in order:
-    /// for audits and the load benchmark's check.
-    pub fn history(&self) -> Result<Vec<(i64, i64, String, String, String, String)>> {
+    /// Every answer row ever saved, in order: for audits and the load benchmark's check.
+    pub fn history(&self) -> Result<Vec<SavedChange>> {
         let mut stmt = self
             .conn
             .prepare(
@@ -583,18 +582,29 @@ impl Db {
             )
             .map_err(|e| self.error(e))?;
         stmt.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
+            Ok(SavedChange {
+                session: r.get(0)?,
+                seq: r.get(1)?,
+                rater: r.get(2)?,
+                item_id: r.get(3)?,
+                field: r.get(4)?,
+                value: r.get(5)?,
+            })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .map_err(|e| self.error(e))
     }
+}
+
+/// One saved answer as stored: the change `seq` of page session `session`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedChange {
+    pub session: i64,
+    pub seq: i64,
+    pub rater: String,
+    pub item_id: String,
+    pub field: String,
+    pub value: String,
 }
 
 /// Whether `bytes` start like an SQLite database (how `unblind` tells a database from a CSV).

@@ -547,7 +547,7 @@ pub fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
 
 /// The checks every write passes before its token is looked at: a JSON body, the session
 /// secret's header, and the page's own origin.
-fn write_guard(headers: &HeaderMap, options: &ServeOptions) -> Result<String, Response> {
+fn write_guard(headers: &HeaderMap, options: &ServeOptions) -> Result<String, Box<Response>> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -557,23 +557,28 @@ fn write_guard(headers: &HeaderMap, options: &ServeOptions) -> Result<String, Re
                 .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
         });
     if !json {
-        return Err(json_error(
+        return Err(Box::new(json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "expected a JSON body",
-        ));
+        )));
     }
     if !same_origin(headers, options.public_origin.as_deref()) {
-        return Err(json_error(
+        return Err(Box::new(json_error(
             StatusCode::FORBIDDEN,
             "this request does not come from the rating page",
-        ));
+        )));
     }
     headers
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| v.len() == 2 * TOKEN_BYTES && v.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(|v| crate::hash::sha256_hex(v.as_bytes()))
-        .ok_or_else(|| json_error(StatusCode::FORBIDDEN, "the session header is missing"))
+        .ok_or_else(|| {
+            Box::new(json_error(
+                StatusCode::FORBIDDEN,
+                "the session header is missing",
+            ))
+        })
 }
 
 /// The configured crowd-platform parameters of a query, cut to a sane length.
@@ -698,7 +703,7 @@ async fn save(
         Ok(secret) => secret,
         Err(response) => {
             app.failures.record(ip);
-            return response;
+            return *response;
         }
     };
     let request: SaveRequest = match serde_json::from_slice(&body) {
@@ -764,7 +769,7 @@ async fn finish(
         Ok(secret) => secret,
         Err(response) => {
             app.failures.record(ip);
-            return response;
+            return *response;
         }
     };
     let Ok(request) = serde_json::from_slice::<FinishRequest>(&body) else {

@@ -187,25 +187,32 @@ fn serve(args: &CollectServeArgs) -> anyhow::Result<ExitCode> {
         } else {
             Vec::new()
         };
-        // One line on stdout, which scripts read for the address.
-        outln!(
+        // The first line on stdout, which scripts read for the address. A reader that hangs up
+        // after it must not bring the server down, so write errors are ignored from here on.
+        let mut text = format!(
             "Collecting ratings of round {round_name} on http://{addr} ({} raters{}); stop with \
-             Ctrl-C.",
+             Ctrl-C.\n",
             raters.len(),
             if args.read_only { ", read-only" } else { "" }
         );
         if !issued.is_empty() {
-            print_new_links(&issued, Some(&base), &tokens_file)?;
+            text.push_str(&new_links_text(&issued, Some(&base), &tokens_file));
         } else {
             let active = db_handle
                 .tokens()?
                 .iter()
                 .filter(|t| t.revoked_at.is_none())
                 .count();
-            outln!(
-                "{active} active links; they are in {} (blindfold collect links to manage them).",
+            text.push_str(&format!(
+                "{active} active links; they are in {} (blindfold collect links to manage them).\n",
                 tokens_file.display()
-            );
+            ));
+        }
+        {
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
         }
         drop(db_handle);
         note!("Answers go to {}.", db.display());
@@ -293,26 +300,25 @@ fn update_tokens_file(
     Ok(())
 }
 
-fn print_new_links(
-    issued: &[TokenLine],
-    base: Option<&str>,
-    tokens_file: &Path,
-) -> anyhow::Result<()> {
-    outln!(
-        "New links (shown once; also in {}, readable only by you — keep it secret):",
+/// The new links, for the terminal: shown this once.
+fn new_links_text(issued: &[TokenLine], base: Option<&str>, tokens_file: &Path) -> String {
+    let mut out = format!(
+        "New links (shown once; also in {}, readable only by you — keep it secret):\n",
         tokens_file.display()
     );
     for line in issued {
-        outln!(
-            "  {:<12} {}",
+        out.push_str(&format!(
+            "  {:<12} {}\n",
             line.rater.as_deref().unwrap_or("dashboard"),
             line.link(base)
-        );
+        ));
     }
     if base.is_none() {
-        outln!("  (append each path to the server's address, e.g. https://rate.example.org)");
+        out.push_str(
+            "  (append each path to the server's address, e.g. https://rate.example.org)\n",
+        );
     }
-    Ok(())
+    out
 }
 
 fn links(args: &CollectLinksArgs) -> anyhow::Result<ExitCode> {
@@ -372,7 +378,7 @@ fn links(args: &CollectLinksArgs) -> anyhow::Result<ExitCode> {
     }
     if !wanted.is_empty() {
         let issued = issue(&db, &tokens_file, &manifest.raters, &wanted)?;
-        print_new_links(&issued, base.as_deref(), &tokens_file)?;
+        out!("{}", new_links_text(&issued, base.as_deref(), &tokens_file));
     }
     if revoked.is_empty() && wanted.is_empty() {
         let records = db.tokens()?;
