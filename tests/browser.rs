@@ -890,6 +890,24 @@ async fn a_sixty_item_packet_can_be_rated_and_exported_by_keyboard_alone() {
 }
 
 /// A loopback HTTP server that only counts the connections it gets.
+/// A one-prompt run whose every answer ends in script, event handlers, a stylesheet and images
+/// that would reach `port` if the page ever ran or loaded them.
+pub(crate) fn hostile_run(port: u16) -> (StudyDir, PathBuf) {
+    let (study, run) = small_run(1);
+    let attack = format!(
+        "Here is my answer.\n\n<script>window.__pwned=1</script>\n\n\
+         <img src=x onerror=\"window.__pwned=2\">\n\n\
+         ![x](http://127.0.0.1:{port}/beacon.png)\n\n\
+         <img src=\"http://127.0.0.1:{port}/raw.png\">\n\n\
+         <link rel=\"stylesheet\" href=\"http://127.0.0.1:{port}/x.css\">\n\nThat is all."
+    );
+    edit_assistant_messages(&run, |message| {
+        let content = format!("{}\n\n{attack}", message["content"].as_str().unwrap());
+        message["content"] = Value::String(content);
+    });
+    (study, run)
+}
+
 pub(crate) fn beacon_server() -> (u16, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -919,17 +937,7 @@ async fn hostile_transcripts_are_inert_in_the_browser() {
     let (port, hits) = beacon_server();
     // The counter works: one probe of our own, so the page's share must be zero.
     drop(std::net::TcpStream::connect(("127.0.0.1", port)).unwrap());
-    let (study, run) = small_run(1);
-    let attack = format!(
-        "Here is my answer.\n\n<script>window.__pwned=1</script>\n\n\
-         <img src=x onerror=\"window.__pwned=2\">\n\n\
-         ![x](http://127.0.0.1:{port}/beacon.png)\n\n\
-         <img src=\"http://127.0.0.1:{port}/raw.png\">\n\nThat is all."
-    );
-    edit_assistant_messages(&run, |message| {
-        let content = format!("{}\n\n{attack}", message["content"].as_str().unwrap());
-        message["content"] = Value::String(content);
-    });
+    let (study, run) = hostile_run(port);
     let round = blind(
         &run,
         &["--seed", "1", "--raters", "solo", "--per-item", "1"],

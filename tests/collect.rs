@@ -161,13 +161,19 @@ impl Drop for Collector {
 pub(crate) fn served_round(prompts: usize, args: &[&str]) -> (StudyDir, PathBuf, PathBuf) {
     let (study, run) = small_run(prompts);
     let round = blind(&run, args);
+    let served = serve_copy(&study, &round);
+    (study, round, served)
+}
+
+/// A folder to serve: a copy of the round's packets, away from its key.
+pub(crate) fn serve_copy(study: &StudyDir, round: &Path) -> PathBuf {
     let served = study.tmp.path().join("served");
     std::fs::create_dir_all(served.join("packets")).unwrap();
     for entry in std::fs::read_dir(round.join("packets")).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), served.join("packets").join(entry.file_name())).unwrap();
     }
-    (study, round, served)
+    served
 }
 
 /// Runs one client call to completion (the tests themselves are synchronous).

@@ -16,8 +16,8 @@ use crate::browser::{
     js, levels, planned_score, press, read_json, tools, type_text, wait_ready, wait_until,
     with_session,
 };
-use crate::collect::{Collector, served_round};
-use crate::util::{blindfold, edit_assistant_messages, stderr_of};
+use crate::collect::{Collector, serve_copy, served_round};
+use crate::util::{blindfold, stderr_of};
 
 async fn open_link(c: &Client, url: &str) {
     c.goto(url).await.unwrap();
@@ -280,28 +280,12 @@ async fn a_served_page_runs_no_transcript_script_and_reaches_only_its_raters_ite
     let started = Instant::now();
     let (port, hits) = beacon_server();
     drop(std::net::TcpStream::connect(("127.0.0.1", port)).unwrap());
-    let (study, run) = crate::browser::small_run(1);
-    let attack = format!(
-        "Here is my answer.\n\n<script>window.__pwned=1</script>\n\n\
-         <img src=x onerror=\"window.__pwned=2\">\n\n\
-         ![x](http://127.0.0.1:{port}/beacon.png)\n\n\
-         <img src=\"http://127.0.0.1:{port}/raw.png\">\n\n\
-         <link rel=\"stylesheet\" href=\"http://127.0.0.1:{port}/x.css\">\n\nThat is all."
-    );
-    edit_assistant_messages(&run, |message| {
-        let content = format!("{}\n\n{attack}", message["content"].as_str().unwrap());
-        message["content"] = Value::String(content);
-    });
+    let (study, run) = crate::browser::hostile_run(port);
     let round = crate::browser::blind(
         &run,
         &["--seed", "1", "--raters", "r1,r2", "--per-item", "1"],
     );
-    let served = study.tmp.path().join("served");
-    std::fs::create_dir_all(served.join("packets")).unwrap();
-    for entry in std::fs::read_dir(round.join("packets")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), served.join("packets").join(entry.file_name())).unwrap();
-    }
+    let served = serve_copy(&study, &round);
     let collector = Collector::start(&served, &[]);
     let (t1, dash) = (collector.token(Some("r1")), collector.token(None));
     let link = collector.url(&format!("/r/{t1}"));

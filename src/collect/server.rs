@@ -518,6 +518,25 @@ fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
 }
 
 /// A request failed for lack of a valid token or session: count it, answer 404.
+/// The first check of every token route: the client is not rate limited, and the path holds a
+/// token of the right kind (whether it is an active one is the database's to say).
+fn admit(
+    app: &App,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    kind: Kind,
+    token: &str,
+) -> Result<(IpAddr, Token), Box<Response>> {
+    let ip = client_ip(app, peer, headers);
+    if app.failures.is_blocked(ip) {
+        return Err(Box::new(too_many()));
+    }
+    match Token::parse(kind, token) {
+        Some(token) => Ok((ip, token)),
+        None => Err(Box::new(failed(app, ip))),
+    }
+}
+
 fn failed(app: &App, ip: IpAddr) -> Response {
     tracing::debug!("refused a request from {ip}: unknown token or session");
     app.failures.record(ip);
@@ -604,12 +623,9 @@ async fn form(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let ip = client_ip(&app, peer, &headers);
-    if app.failures.is_blocked(ip) {
-        return too_many();
-    }
-    let Some(token) = Token::parse(Kind::Rater, &token) else {
-        return failed(&app, ip);
+    let (ip, token) = match admit(&app, peer, &headers, Kind::Rater, &token) {
+        Ok(admitted) => admitted,
+        Err(response) => return *response,
     };
     let secret = match random_bytes() {
         Ok(bytes) => session_secret(bytes),
@@ -692,12 +708,9 @@ async fn save(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let ip = client_ip(&app, peer, &headers);
-    if app.failures.is_blocked(ip) {
-        return too_many();
-    }
-    let Some(token) = Token::parse(Kind::Rater, &token) else {
-        return failed(&app, ip);
+    let (ip, token) = match admit(&app, peer, &headers, Kind::Rater, &token) {
+        Ok(admitted) => admitted,
+        Err(response) => return *response,
     };
     let secret = match write_guard(&headers, &app.options) {
         Ok(secret) => secret,
@@ -758,12 +771,9 @@ async fn finish(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let ip = client_ip(&app, peer, &headers);
-    if app.failures.is_blocked(ip) {
-        return too_many();
-    }
-    let Some(token) = Token::parse(Kind::Rater, &token) else {
-        return failed(&app, ip);
+    let (ip, token) = match admit(&app, peer, &headers, Kind::Rater, &token) {
+        Ok(admitted) => admitted,
+        Err(response) => return *response,
     };
     let secret = match write_guard(&headers, &app.options) {
         Ok(secret) => secret,
@@ -803,12 +813,9 @@ async fn done(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let ip = client_ip(&app, peer, &headers);
-    if app.failures.is_blocked(ip) {
-        return too_many();
-    }
-    let Some(token) = Token::parse(Kind::Rater, &token) else {
-        return failed(&app, ip);
+    let (ip, token) = match admit(&app, peer, &headers, Kind::Rater, &token) {
+        Ok(admitted) => admitted,
+        Err(response) => return *response,
     };
     let app2 = app.clone();
     let page = app
@@ -851,12 +858,9 @@ async fn dashboard(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let ip = client_ip(&app, peer, &headers);
-    if app.failures.is_blocked(ip) {
-        return too_many();
-    }
-    let Some(token) = Token::parse(Kind::Dashboard, &token) else {
-        return failed(&app, ip);
+    let (ip, token) = match admit(&app, peer, &headers, Kind::Dashboard, &token) {
+        Ok(admitted) => admitted,
+        Err(response) => return *response,
     };
     let app2 = app.clone();
     let page = app
