@@ -125,8 +125,7 @@ pub const BATCH_POLL_MAX_S: Setting =
     float(Place::Model, "batch_poll_max_s", 0.001, 86_400.0, "seconds");
 pub const BATCH_MAX_REQUESTS: Setting =
     int(Place::Model, "batch_max_requests", 1, 100_000, "requests");
-pub const BATCH_MAX_BYTES: Setting =
-    int(Place::Model, "batch_max_bytes", 1, 256_000_000, "bytes");
+pub const BATCH_MAX_BYTES: Setting = int(Place::Model, "batch_max_bytes", 1, 256_000_000, "bytes");
 pub const PRICE_BATCH_INPUT: Setting = float(
     Place::Model,
     "price_batch_input_per_mtok",
