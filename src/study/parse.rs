@@ -10,8 +10,9 @@ use super::diagnostics::line_col;
 use super::raw::{self, S};
 use super::template::{TemplateVars, check_template, metadata_fields, render_template};
 use super::{
-    Analysis, Blinding, Diagnostic, Dimension, Level, ModelSpec, PromptItem, Rubric, Scaffold,
-    Scale, Study, StudyError, UserSim,
+    Analysis, Blinding, Diagnostic, Dimension, FingerprintSwitches, Level, ModelSpec, PromptItem,
+    Rubric, Scaffold, Scale, Study, StudyError, UserSim, default_audit_permutations,
+    default_identifiability_margin,
 };
 use crate::provider::ProviderKind;
 
@@ -911,6 +912,9 @@ fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Bli
             raters: default_raters(),
             per_item: 2,
             redact: Vec::new(),
+            fingerprints: FingerprintSwitches::default(),
+            identifiability_margin: default_identifiability_margin(),
+            audit_permutations: default_audit_permutations(),
         };
     };
     let raters: Vec<String> = match &raw.raters {
@@ -966,10 +970,40 @@ fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Bli
             }
         })
         .collect();
+    let defaults = FingerprintSwitches::default();
+    let fingerprints = raw
+        .fingerprints
+        .as_ref()
+        .map_or(defaults, |f| FingerprintSwitches {
+            knowledge_cutoff: f.knowledge_cutoff.unwrap_or(defaults.knowledge_cutoff),
+            boilerplate: f.boilerplate.unwrap_or(defaults.boilerplate),
+            template_tokens: f.template_tokens.unwrap_or(defaults.template_tokens),
+            instruction_talk: f.instruction_talk.unwrap_or(defaults.instruction_talk),
+        });
+    let identifiability_margin = match &raw.identifiability_margin {
+        Some(m) => {
+            let v = *m.get_ref();
+            if !(0.0..1.0).contains(&v) {
+                ck.error_at(
+                    m,
+                    format!("[blinding] identifiability_margin must be at least 0 and below 1 (e.g. 0.1), got {v}"),
+                );
+            }
+            v
+        }
+        None => default_identifiability_margin(),
+    };
+    let audit_permutations = match &raw.audit_permutations {
+        Some(p) => ck.count(p, "[blinding] audit_permutations", 19),
+        None => default_audit_permutations(),
+    };
     Blinding {
         raters,
         per_item,
         redact,
+        fingerprints,
+        identifiability_margin,
+        audit_permutations,
     }
 }
 
