@@ -305,13 +305,8 @@ pub fn tier_version_before(text: &str, start: usize) -> Option<usize> {
     let n = bytes.len();
     let digit = |i: usize| bytes.get(i).is_some_and(|b| (b'3'..=b'9').contains(b));
     let begins = |i: usize| i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.');
-    if n >= 3 && digit(n - 3) && bytes[n - 2] == b'.' && bytes[n - 1].is_ascii_digit() && begins(n - 3) {
-        return Some(n - 3);
-    }
-    if n >= 1 && digit(n - 1) && begins(n - 1) {
-        return Some(n - 1);
-    }
-    None
+    (n >= 3 && digit(n - 3) && bytes[n - 2] == b'.' && bytes[n - 1].is_ascii_digit() && begins(n - 3))
+        .then_some(n - 3)
 }
 
 /// Whether the whitespace-delimited chunk around `start..end` is an identifier rather than a

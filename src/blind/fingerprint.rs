@@ -302,7 +302,7 @@ fn clause_end(text: &str, at: usize) -> usize {
         if at + i >= limit {
             break;
         }
-        if matches!(c, '.' | '!' | '?' | ';' | '\n' | '。' | '！' | '？') {
+        if matches!(c, '.' | '!' | '?' | ';' | ',' | '\n' | '。' | '！' | '？' | '，') {
             return at + i;
         }
         end = at + i + c.len_utf8();

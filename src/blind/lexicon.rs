@@ -161,6 +161,8 @@ pub struct LexiconTerm {
     pub deny_next: Vec<String>,
     pub deny_prev: Vec<String>,
     pub deny_hyphenated: bool,
+    /// The forms' separators must be written ("x.ai", not "xai").
+    pub separators_required: bool,
 }
 
 impl LexiconTerm {
@@ -286,6 +288,8 @@ struct RawTerm {
     deny_prev: Vec<String>,
     #[serde(default)]
     deny_hyphenated: bool,
+    #[serde(default)]
+    separators_required: bool,
 }
 
 const LEXICON_TOML: &str = include_str!("lexicon.toml");
@@ -319,6 +323,7 @@ pub fn parse(text: &str) -> Result<Lexicon, LexiconError> {
                 deny_next: lower(t.deny_next),
                 deny_prev: lower(t.deny_prev),
                 deny_hyphenated: t.deny_hyphenated,
+                separators_required: t.separators_required,
             });
         }
     }

@@ -43,6 +43,8 @@ pub struct NameTerm {
     pub deny_next: Vec<String>,
     pub deny_prev: Vec<String>,
     pub deny_hyphenated: bool,
+    /// The forms' separators must be written ("x.ai" is not "xai").
+    pub separators_required: bool,
 }
 
 impl NameTerm {
@@ -71,6 +73,8 @@ enum Sep {
     Joined,
     /// Where the form has other punctuation ("Pi, your"): any short run.
     Punct,
+    /// A separator that must be there ("x.ai", not "xai"): any separator, not none.
+    Required,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -150,8 +154,9 @@ fn flip(c: char) -> char {
         .map_or(c, |i| TO[i])
 }
 
-/// The folded chars of a form, with where separators may stand.
-fn form_chars(form: &str) -> Vec<FormChar> {
+/// The folded chars of a form, with where separators may stand; with `required`, the form's
+/// own separators must be there.
+fn form_chars(form: &str, required: bool) -> Vec<FormChar> {
     let view = View::of_plain(form);
     let mut chars: Vec<FormChar> = Vec::new();
     let mut gap = String::new();
@@ -169,7 +174,11 @@ fn form_chars(form: &str) -> Vec<FormChar> {
         if let (Some(p), Some(last)) = (previous, chars.last_mut()) {
             last.sep_after = if !gap.is_empty() {
                 let single = gap.chars().count() == 1 && gap.chars().all(|g| SEP_CHARS.contains(&g));
-                if single { Sep::Any } else { Sep::Punct }
+                match (required, single) {
+                    (true, _) => Sep::Required,
+                    (false, true) => Sep::Any,
+                    (false, false) => Sep::Punct,
+                }
             } else if p.is_lowercase() && c.is_uppercase() {
                 Sep::Joined
             } else if p.is_alphabetic() != c.is_alphabetic() {
@@ -222,6 +231,7 @@ impl NameMatcher {
                 deny_next: t.deny_next.clone(),
                 deny_prev: t.deny_prev.clone(),
                 deny_hyphenated: t.deny_hyphenated,
+                separators_required: t.separators_required,
             });
             forms.extend(t.forms.iter().map(|f| (id, f.clone())));
         }
@@ -257,6 +267,7 @@ impl NameMatcher {
                 deny_next: Vec::new(),
                 deny_prev: Vec::new(),
                 deny_hyphenated: false,
+                separators_required: false,
             });
             forms.push((id, s.text.clone()));
         }
@@ -267,7 +278,7 @@ impl NameMatcher {
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut add = |term: usize, text: &str, reversed: bool| {
             let folded = folded_of(text);
-            let chars = form_chars(text);
+            let chars = form_chars(text, terms[term].separators_required && !reversed);
             if folded.is_empty() || chars.len() != folded.chars().count() {
                 return;
             }
@@ -349,7 +360,10 @@ impl NameMatcher {
             return Vec::new();
         }
         let text = view.text.as_str();
-        candidates.sort_by_key(|c| (c.start, c.end));
+        // Forms in several scripts share a skeleton ("Meta", "Мета"): one candidate per term and
+        // span, the plainest reading.
+        candidates.sort_by_key(|c| (c.start, c.end, c.term, c.obfuscated));
+        candidates.dedup_by_key(|c| (c.start, c.end, c.term));
         let mut accepted: Vec<bool> = candidates.iter().map(|c| self.accept(text, c)).collect();
         self.accept_neighbours(text, &candidates, &mut accepted);
 
@@ -429,6 +443,9 @@ impl NameMatcher {
             }
             let gap = gap_chars(view, skip, x, y);
             if gap.is_empty() {
+                if variant.chars[k].sep_after == Sep::Required {
+                    return None;
+                }
                 pieces.last_mut().expect("a piece").1 = y;
                 continue;
             }
@@ -445,6 +462,7 @@ impl NameMatcher {
                         gap.len() == 1 && matches!(gap[0], '-' | '.' | '·' | '\u{2010}'..='\u{2015}')
                     }
                     Sep::Punct => gap.len() <= 4,
+                    Sep::Required => sep_like,
                 };
             if !allowed {
                 split = true;
@@ -459,7 +477,9 @@ impl NameMatcher {
                     .filter(|c| c.is_alphanumeric())
                     .collect::<String>()
                     .to_lowercase();
-                !piece.chars().all(|c| c.is_ascii_digit()) && !is_common_word(&piece)
+                piece.chars().count() >= 3
+                    && !piece.chars().all(|c| c.is_ascii_digit())
+                    && !is_common_word(&piece)
             });
             if !(spelled || (long_enough && odd_piece)) {
                 return None;
@@ -684,3 +704,4 @@ fn gap_chars(view: &View, skip: &[(usize, usize)], x: usize, y: usize) -> Vec<ch
 
 /// `HARD_BREAK` is never part of a pattern.
 const _: () = assert!(HARD_BREAK == '\0');
+

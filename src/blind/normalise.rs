@@ -456,6 +456,6 @@ mod tests {
         let view = View::of_plain("ﬁne x");
         assert_eq!(view.text, "fine x");
         assert_eq!(view.original(0, 2), Some((0, 3)), "both letters of the ligature");
-        assert_eq!(view.original(5, 6), Some((5, 6)));
+        assert_eq!(view.original(5, 6), Some((6, 7)));
     }
 }

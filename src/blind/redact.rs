@@ -368,3 +368,7 @@ pub fn study_term(text: &str, category: Category) -> StudyTerm {
         guarded: category != Category::Extra && single_word && is_ordinary_word(trimmed),
     }
 }
+
+#[cfg(test)]
+#[path = "redact_tests.rs"]
+mod tests;
