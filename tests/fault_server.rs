@@ -20,6 +20,8 @@ pub struct Call {
     pub model: String,
     /// 1 for the first request with this model and key, 2 for the next, ...
     pub attempt: u32,
+    /// The last user message.
+    pub prompt: String,
 }
 
 pub enum Behaviour {
@@ -31,6 +33,10 @@ pub enum Behaviour {
         retry_after: Option<&'static str>,
     },
     Hang,
+    /// Answers with this text (a model that writes what a test needs).
+    Reply {
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -179,12 +185,10 @@ async fn handle(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> R
     let call = Call {
         model: model.clone(),
         attempt,
+        prompt: key.clone(),
     };
-    match (shared.behaviour)(&call) {
-        Behaviour::Ok { delay } => {
-            tokio::time::sleep(delay).await;
-            let text = format!("Answer to: {key}");
-            Json(json!({
+    let reply = |text: String| {
+        Json(json!({
                 "id": format!("chatcmpl-test-{attempt}"),
                 "object": "chat.completion",
                 "created": 0,
@@ -193,7 +197,13 @@ async fn handle(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> R
                 "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
             }))
             .into_response()
+    };
+    match (shared.behaviour)(&call) {
+        Behaviour::Ok { delay } => {
+            tokio::time::sleep(delay).await;
+            reply(format!("Answer to: {key}"))
         }
+        Behaviour::Reply { text } => reply(text),
         Behaviour::Status {
             status,
             retry_after,

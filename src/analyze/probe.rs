@@ -110,11 +110,22 @@ fn style_features(doc: &ProbeDoc) -> Vec<u32> {
         ("chars", md.chars().count()),
         ("words", words),
         ("lines", lines.len()),
-        ("paragraphs", md.split("\n\n").filter(|p| !p.trim().is_empty()).count()),
+        (
+            "paragraphs",
+            md.split("\n\n").filter(|p| !p.trim().is_empty()).count(),
+        ),
         ("bold", md.matches("**").count() / 2),
-        ("italic", md.matches('*').count().saturating_sub(md.matches("**").count() * 2)),
+        (
+            "italic",
+            md.matches('*')
+                .count()
+                .saturating_sub(md.matches("**").count() * 2),
+        ),
         ("headings", starts(&|l| l.starts_with('#'))),
-        ("bullets", starts(&|l| l.starts_with("- ") || l.starts_with("* "))),
+        (
+            "bullets",
+            starts(&|l| l.starts_with("- ") || l.starts_with("* ")),
+        ),
         (
             "numbered",
             starts(&|l| l.chars().next().is_some_and(|c| c.is_ascii_digit()) && l.contains(". ")),
@@ -122,7 +133,10 @@ fn style_features(doc: &ProbeDoc) -> Vec<u32> {
         ("code", md.matches('`').count()),
         ("tables", starts(&|l| l.starts_with('|'))),
         ("links", md.matches("](").count()),
-        ("placeholders", doc.text.matches(crate::blind::lexicon::PLACEHOLDER).count()),
+        (
+            "placeholders",
+            doc.text.matches(crate::blind::lexicon::PLACEHOLDER).count(),
+        ),
         ("turns", doc.turns),
         ("words-per-sentence", words / sentences),
         ("questions", md.matches('?').count()),
@@ -202,11 +216,7 @@ fn predict(docs: &[Vec<u32>], labels: &[usize], classes: usize, folds: &[usize])
 
 /// Folds by group, stratified: each class's groups shuffled and dealt round-robin, so every
 /// item of a group is in the same fold.
-fn grouped_folds(
-    group_labels: &[usize],
-    classes: usize,
-    rng: &mut ChaCha8Rng,
-) -> Vec<usize> {
+fn grouped_folds(group_labels: &[usize], classes: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
     let mut fold_of = vec![0; group_labels.len()];
     let mut dealt = 0;
     for c in 0..classes {
@@ -223,7 +233,12 @@ fn grouped_folds(
 }
 
 fn accuracy(predictions: &[usize], labels: &[usize]) -> f64 {
-    predictions.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / labels.len() as f64
+    predictions
+        .iter()
+        .zip(labels)
+        .filter(|(p, l)| p == l)
+        .count() as f64
+        / labels.len() as f64
 }
 
 /// Cross-validated identifiability of `docs`' labels. `None` with fewer than two classes, or
@@ -235,7 +250,9 @@ pub fn identifiability(
     seed: u64,
     permutations: usize,
 ) -> Option<ProbeResult> {
-    let present = (0..classes).filter(|c| docs.iter().any(|d| d.label == *c)).count();
+    let present = (0..classes)
+        .filter(|c| docs.iter().any(|d| d.label == *c))
+        .count();
     // Groups, renumbered densely; a group's label is its first item's (they agree by design).
     let mut group_index: HashMap<usize, usize> = HashMap::new();
     let mut group_labels: Vec<usize> = Vec::new();
@@ -276,7 +293,11 @@ pub fn identifiability(
             at_least += 1;
         }
     }
-    let correct = predictions.iter().zip(&labels).filter(|(p, l)| p == l).count() as u64;
+    let correct = predictions
+        .iter()
+        .zip(&labels)
+        .filter(|(p, l)| p == l)
+        .count() as u64;
     let largest = (0..classes)
         .map(|c| labels.iter().filter(|l| **l == c).count())
         .max()
@@ -325,7 +346,9 @@ fn folds_split_a_group(docs: &[ProbeDoc], classes: usize, seed: u64) -> bool {
         .collect();
     let fold_of = grouped_folds(&labels, classes, &mut ChaCha8Rng::seed_from_u64(seed));
     let mut seen: HashMap<usize, usize> = HashMap::new();
-    docs.iter().zip(&groups).any(|(d, &g)| *seen.entry(d.group).or_insert(fold_of[g]) != fold_of[g])
+    docs.iter()
+        .zip(&groups)
+        .any(|(d, &g)| *seen.entry(d.group).or_insert(fold_of[g]) != fold_of[g])
 }
 
 #[cfg(test)]
@@ -405,7 +428,11 @@ mod tests {
         let mut docs = Vec::new();
         for g in 0..60 {
             let words: Vec<String> = (0..12)
-                .map(|_| (0..6).map(|_| rng.random_range(b'a'..=b'z') as char).collect())
+                .map(|_| {
+                    (0..6)
+                        .map(|_| rng.random_range(b'a'..=b'z') as char)
+                        .collect()
+                })
                 .collect();
             let label = rng.random_range(0..2);
             for _ in 0..4 {

@@ -89,7 +89,10 @@ fn tail_before(text: &str, start: usize, max: usize) -> String {
 /// Whether `text` ends with `phrase` as whole words (CJK phrases need no boundary).
 fn ends_with_phrase(text: &str, phrase: &str) -> bool {
     text.strip_suffix(phrase).is_some_and(|pre| {
-        !phrase.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        !phrase
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
             || !pre.chars().next_back().is_some_and(char::is_alphanumeric)
     })
 }
@@ -97,7 +100,10 @@ fn ends_with_phrase(text: &str, phrase: &str) -> bool {
 /// Whether `text` starts with `phrase` as whole words.
 fn starts_with_phrase(text: &str, phrase: &str) -> bool {
     text.strip_prefix(phrase).is_some_and(|post| {
-        !phrase.chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric())
+        !phrase
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
             || !post.chars().next().is_some_and(char::is_alphanumeric)
     })
 }
@@ -115,7 +121,11 @@ pub fn self_identifies(phrases: &ContextPhrases, text: &str, start: usize) -> bo
         return true;
     }
     // A signature: only dashes, tildes or spaces before the name on its line.
-    if !spaced.is_empty() && spaced.chars().all(|c| matches!(c, '-' | '—' | '–' | '~' | ' ' | '\t' | '>')) {
+    if !spaced.is_empty()
+        && spaced
+            .chars()
+            .all(|c| matches!(c, '-' | '—' | '–' | '~' | ' ' | '\t' | '>'))
+    {
         return true;
     }
     // A closing line before it ("Best regards,\nX").
@@ -129,8 +139,18 @@ pub fn self_identifies(phrases: &ContextPhrases, text: &str, start: usize) -> bo
                 .trim()
                 .to_lowercase();
             let closings = [
-                "regards,", "best,", "cheers,", "thanks,", "sincerely,", "yours,", "warmly,",
-                "best regards,", "kind regards,", "yours truly,", "thank you,", "signed,",
+                "regards,",
+                "best,",
+                "cheers,",
+                "thanks,",
+                "sincerely,",
+                "yours,",
+                "warmly,",
+                "best regards,",
+                "kind regards,",
+                "yours truly,",
+                "thank you,",
+                "signed,",
             ];
             if closings.iter().any(|c| last.ends_with(c)) {
                 return true;
@@ -155,7 +175,10 @@ fn key_value_before(phrases: &ContextPhrases, tail: &str) -> bool {
         .into_iter()
         .rev()
         .collect();
-    phrases.key_names.iter().any(|k| k.replace('_', "-") == key.replace('_', "-"))
+    phrases
+        .key_names
+        .iter()
+        .any(|k| k.replace('_', "-") == key.replace('_', "-"))
 }
 
 /// "made by X", "trained by X", "由X": a maker is named.
@@ -177,8 +200,16 @@ pub fn named_after(
     start: usize,
     end: usize,
 ) -> bool {
-    let rest: String = text[end..].chars().take(48).collect::<String>().to_lowercase();
-    if phrases.after_name.iter().any(|p| starts_with_phrase(&rest, p)) {
+    let rest: String = text[end..]
+        .chars()
+        .take(48)
+        .collect::<String>()
+        .to_lowercase();
+    if phrases
+        .after_name
+        .iter()
+        .any(|p| starts_with_phrase(&rest, p))
+    {
         return true;
     }
     let spaced = rest.trim_start_matches([' ', '\t']);
@@ -218,7 +249,12 @@ pub fn vendor_start_after(phrases: &ContextPhrases, text: &str, end: usize) -> O
     if skipped == 0 {
         return None;
     }
-    for p in phrases.made_by_before.iter().map(String::as_str).chain(["by", "from"]) {
+    for p in phrases
+        .made_by_before
+        .iter()
+        .map(String::as_str)
+        .chain(["by", "from"])
+    {
         if let Some(after) = trimmed.strip_prefix(p)
             && after.starts_with([' ', '\t'])
         {
@@ -258,7 +294,10 @@ pub fn denied(
     let after = &text[end..];
     if deny_hyphenated
         && let Some(rest) = after.strip_prefix('-')
-        && rest.chars().next().is_some_and(|c| c.is_alphabetic() || c == '[')
+        && rest
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '[')
     {
         return true;
     }
@@ -267,7 +306,7 @@ pub fn denied(
         let word = word_after(next, 0);
         let lower_next: String = next.chars().take(12).collect::<String>().to_lowercase();
         let hit = deny_next.iter().any(|d| {
-            if d.chars().all(|c| c.is_ascii()) {
+            if d.is_ascii() {
                 next.len() < after.len() && *d == word
             } else {
                 lower_next.starts_with(d.as_str())
@@ -284,7 +323,7 @@ pub fn denied(
         let lower_before: String = trimmed.to_lowercase();
         let hit = deny_prev.iter().any(|d| {
             let d = d.trim_end_matches('-');
-            if d.chars().all(|c| c.is_ascii()) {
+            if d.is_ascii() {
                 trimmed.len() < before.len() && d == word
             } else {
                 lower_before.ends_with(d)
@@ -304,29 +343,66 @@ pub fn tier_version_before(text: &str, start: usize) -> Option<usize> {
     let bytes = t.as_bytes();
     let n = bytes.len();
     let digit = |i: usize| bytes.get(i).is_some_and(|b| (b'3'..=b'9').contains(b));
-    let begins = |i: usize| i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.');
-    (n >= 3 && digit(n - 3) && bytes[n - 2] == b'.' && bytes[n - 1].is_ascii_digit() && begins(n - 3))
-        .then_some(n - 3)
+    let begins =
+        |i: usize| i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.');
+    (n >= 3
+        && digit(n - 3)
+        && bytes[n - 2] == b'.'
+        && bytes[n - 1].is_ascii_digit()
+        && begins(n - 3))
+    .then_some(n - 3)
 }
 
 /// Whether the whitespace-delimited chunk around `start..end` is an identifier rather than a
 /// word: a hashtag, a handle, a hostname, a path or URL, a snake_case or dotted name.
 pub fn in_identifier(text: &str, start: usize, end: usize) -> bool {
-    let chunk_start = text[..start]
-        .rfind(char::is_whitespace)
-        .map_or(0, |i| i + text[i..].chars().next().map_or(1, char::len_utf8));
+    let chunk_start = text[..start].rfind(char::is_whitespace).map_or(0, |i| {
+        i + text[i..].chars().next().map_or(1, char::len_utf8)
+    });
     let chunk_end = text[end..]
         .find(char::is_whitespace)
         .map_or(text.len(), |i| end + i);
-    let chunk = text[chunk_start..chunk_end].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
+    let chunk = text[chunk_start..chunk_end]
+        .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
     let chunk = chunk.trim_start_matches(['(', '"', '\'']);
     if chunk.starts_with(['#', '@']) {
         return true;
     }
     let bytes = chunk.as_bytes();
     bytes.windows(2).any(|w| {
-        matches!(w[0], b'/' | b'\\' | b'=' | b'?' | b'&' | b'%' | b'-' | b'.') && w[1].is_ascii_alphanumeric()
-    }) && chunk.chars().any(|c| matches!(c, '/' | '\\' | '.' | '=' | '?' | '&' | '%'))
+        matches!(w[0], b'/' | b'\\' | b'=' | b'?' | b'&' | b'%' | b'-' | b'.')
+            && w[1].is_ascii_alphanumeric()
+    }) && chunk
+        .chars()
+        .any(|c| matches!(c, '/' | '\\' | '.' | '=' | '?' | '&' | '%'))
+}
+
+/// Whether `start..end` sits in a hashtag or handle, a path or a hostname: narrower than
+/// [`in_identifier`], so that an ordinary word ("alpha=0.05") is not taken for an account.
+pub fn in_handle_host_or_path(text: &str, start: usize, end: usize) -> bool {
+    if !in_identifier(text, start, end) {
+        return false;
+    }
+    let chunk_start = text[..start].rfind(char::is_whitespace).map_or(0, |i| {
+        i + text[i..].chars().next().map_or(1, char::len_utf8)
+    });
+    let chunk_end = text[end..]
+        .find(char::is_whitespace)
+        .map_or(text.len(), |i| end + i);
+    let chunk = text[chunk_start..chunk_end]
+        .trim_matches(['.', ',', ';', ':', '!', '?', '(', ')', '"', '\'']);
+    if chunk.starts_with(['#', '@']) || chunk.contains('/') {
+        return true;
+    }
+    // A hostname: dot-separated labels ending in a letters-only top-level label.
+    let labels: Vec<&str> = chunk.split('.').collect();
+    labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && labels
+            .last()
+            .is_some_and(|t| t.len() >= 2 && t.chars().all(|c| c.is_ascii_lowercase()))
 }
 
 const JOIN: &str = r"[-.·:@\x{2010}-\x{2015}]";
@@ -493,7 +569,12 @@ pub fn suffix_pattern(tiers: &[String]) -> String {
             .collect::<Vec<_>>()
             .join("|")
     };
-    let id_words = escape_all(&mut ID_WORDS.iter().map(|w| w.to_string()).chain(tiers.iter().cloned()));
+    let id_words = escape_all(
+        &mut ID_WORDS
+            .iter()
+            .map(|w| w.to_string())
+            .chain(tiers.iter().cloned()),
+    );
     let any_case = escape_all(&mut SPACE_WORDS_ANY_CASE.iter().map(|w| w.to_string()));
     let capitalised = escape_all(
         &mut SPACE_WORDS_CAPITALISED
@@ -508,7 +589,6 @@ pub fn suffix_pattern(tiers: &[String]) -> String {
          |{SPACE}(?:{any_case}|(?-i:{capitalised}))|\\+)*"
     )
 }
-
 
 pub fn suffix_gives_context(
     version: VersionRule,
@@ -547,8 +627,7 @@ pub fn suffix_gives_context(
     let spaced = tokens
         .first()
         .is_some_and(|(sep, _)| sep.contains([' ', '\t']));
-    if spaced && !capitalised && matches!(version, VersionRule::Any | VersionRule::ClaudeTier)
-    {
+    if spaced && !capitalised && matches!(version, VersionRule::Any | VersionRule::ClaudeTier) {
         return false;
     }
     match version {
@@ -573,4 +652,3 @@ pub fn suffix_gives_context(
         }),
     }
 }
-

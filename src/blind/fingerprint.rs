@@ -35,11 +35,12 @@ impl Default for QuoteRule {
     }
 }
 
-
 /// The words of `text` (maximal runs of alphanumeric chars), lowercased.
 fn words_of(text: &str) -> Vec<String> {
     let mut words = Vec::new();
-    for_each_word(text, |start, end| words.push(text[start..end].to_lowercase()));
+    for_each_word(text, |start, end| {
+        words.push(text[start..end].to_lowercase())
+    });
     words
 }
 
@@ -60,7 +61,6 @@ fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
         }
     }
 }
-
 
 /// The system prompts' word n-grams and short distinctive sentences, as word ids.
 #[derive(Debug)]
@@ -159,7 +159,6 @@ impl QuoteIndex {
     }
 }
 
-
 /// Sentences with fewer words are too common to scan for unless one word is distinctive.
 pub const MIN_SENTENCE_WORDS: usize = 6;
 /// Sentences (and clauses of long sentences) with at least this many words are always kept.
@@ -214,7 +213,6 @@ pub fn distinctive_sentences(system_prompt: &str) -> Vec<String> {
     }
     out
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Fingerprints.
@@ -280,7 +278,11 @@ impl Fingerprints {
                 if m.start() == m.end() {
                     continue;
                 }
-                let end = if *clause { clause_end(text, m.end()) } else { m.end() };
+                let end = if *clause {
+                    clause_end(text, m.end())
+                } else {
+                    m.end()
+                };
                 hits.push(FingerprintHit {
                     start: m.start(),
                     end,
@@ -302,7 +304,10 @@ fn clause_end(text: &str, at: usize) -> usize {
         if at + i >= limit {
             break;
         }
-        if matches!(c, '.' | '!' | '?' | ';' | ',' | '\n' | '。' | '！' | '？' | '，') {
+        if matches!(
+            c,
+            '.' | '!' | '?' | ';' | ',' | '\n' | '。' | '！' | '？' | '，'
+        ) {
             return at + i;
         }
         end = at + i + c.len_utf8();

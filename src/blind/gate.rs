@@ -12,7 +12,7 @@
 //! for every item and every study, so they can tell no condition and are not scanned: a
 //! `--redact meta` never trips over the page itself.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -80,21 +80,39 @@ pub fn gate_item(redactor: &Redactor, item: &Item) -> Vec<Leak> {
             (Seen::Rendered, rendered_view(&turn.content)),
             (Seen::Html, View::of_plain(&html)),
         ];
-        let mut seen_here: BTreeSet<(Category, String, String)> = BTreeSet::new();
+        // The same leak seen in several views is one leak: per term, the leaks of the view
+        // that sees it most often (the first such view).
+        let mut best: BTreeMap<(Category, String), (Seen, Vec<(Finding, String)>)> =
+            BTreeMap::new();
         for (seen, view) in views {
+            let mut by_term: BTreeMap<(Category, String), Vec<(Finding, String)>> = BTreeMap::new();
             for (f, context) in leaks_in(redactor, &view, role) {
-                // The same leak in several views is one leak, reported where first seen.
-                if seen_here.insert((f.category, f.label.clone(), context.clone())) {
-                    leaks.push(Leak {
-                        category: f.category,
-                        term: f.label,
-                        seen,
-                        place: item.item_id.clone(),
-                        turn: Some(t + 1),
-                        context,
-                    });
+                by_term
+                    .entry((f.category, f.label.clone()))
+                    .or_default()
+                    .push((f, context));
+            }
+            for (term, found) in by_term {
+                let entry = best.entry(term).or_insert((seen, Vec::new()));
+                if found.len() > entry.1.len() {
+                    *entry = (seen, found);
                 }
             }
+        }
+        let mut found: Vec<(Seen, Finding, String)> = best
+            .into_values()
+            .flat_map(|(seen, found)| found.into_iter().map(move |(f, c)| (seen, f, c)))
+            .collect();
+        found.sort_by_key(|(_, f, _)| f.start);
+        for (seen, f, context) in found {
+            leaks.push(Leak {
+                category: f.category,
+                term: f.label,
+                seen,
+                place: item.item_id.clone(),
+                turn: Some(t + 1),
+                context,
+            });
         }
     }
     leaks

@@ -297,7 +297,8 @@ const LEXICON_TOML: &str = include_str!("lexicon.toml");
 /// Parses a lexicon file (the built-in one is `lexicon.toml`).
 pub fn parse(text: &str) -> Result<Lexicon, LexiconError> {
     let raw: RawLexicon = toml::from_str(text)?;
-    let lower = |v: Vec<String>| -> Vec<String> { v.into_iter().map(|s| s.to_lowercase()).collect() };
+    let lower =
+        |v: Vec<String>| -> Vec<String> { v.into_iter().map(|s| s.to_lowercase()).collect() };
     let mut terms = Vec::new();
     for family in raw.family {
         for t in family.term {
@@ -510,18 +511,43 @@ mod tests {
         let lexicon = builtin();
         let families: HashSet<&str> = lexicon.terms.iter().map(|t| t.family.as_str()).collect();
         for family in [
-            "OpenAI", "Anthropic", "Google", "Meta", "Mistral", "Alibaba", "DeepSeek", "xAI",
-            "Microsoft", "Amazon", "Cohere", "AI21", "Moonshot", "Zhipu", "Baidu", "ByteDance",
-            "Tencent", "01.AI", "IBM", "NVIDIA", "TII", "Reka", "Perplexity",
+            "OpenAI",
+            "Anthropic",
+            "Google",
+            "Meta",
+            "Mistral",
+            "Alibaba",
+            "DeepSeek",
+            "xAI",
+            "Microsoft",
+            "Amazon",
+            "Cohere",
+            "AI21",
+            "Moonshot",
+            "Zhipu",
+            "Baidu",
+            "ByteDance",
+            "Tencent",
+            "01.AI",
+            "IBM",
+            "NVIDIA",
+            "TII",
+            "Reka",
+            "Perplexity",
         ] {
             assert!(families.contains(family), "{family}");
         }
         for kind in FingerprintKind::ALL {
-            assert!(lexicon.fingerprints.iter().any(|f| f.kind == kind), "{kind:?}");
+            assert!(
+                lexicon.fingerprints.iter().any(|f| f.kind == kind),
+                "{kind:?}"
+            );
         }
         assert!(lexicon.terms.iter().any(|t| t.kind == TermKind::Person));
         assert!(matches!(
-            parse("[context]\nself_before = []\n[[family]]\nname = \"x\"\n[[family.term]]\nforms = []\n"),
+            parse(
+                "[context]\nself_before = []\n[[family]]\nname = \"x\"\n[[family.term]]\nforms = []\n"
+            ),
             Err(LexiconError::Toml(_)) | Err(LexiconError::NoForms { .. })
         ));
     }

@@ -125,6 +125,8 @@ struct Candidate {
     term: usize,
     obfuscated: bool,
     has_suffix: bool,
+    /// Glued to an ending that only a model name takes ("#geminiai", "claudebot").
+    model_glue: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,8 +152,7 @@ fn flip(c: char) -> char {
         'ɐ', 'q', 'ɔ', 'p', 'ǝ', 'ɟ', 'ƃ', 'ɥ', 'ᴉ', 'ɾ', 'ʞ', 'l', 'ɯ', 'u', 'o', 'd', 'b', 'ɹ',
         's', 'ʇ', 'n', 'ʌ', 'ʍ', 'x', 'ʎ', 'z',
     ];
-    FROM.find(c.to_ascii_lowercase())
-        .map_or(c, |i| TO[i])
+    FROM.find(c.to_ascii_lowercase()).map_or(c, |i| TO[i])
 }
 
 /// The folded chars of a form, with where separators may stand; with `required`, the form's
@@ -173,7 +174,8 @@ fn form_chars(form: &str, required: bool) -> Vec<FormChar> {
         }
         if let (Some(p), Some(last)) = (previous, chars.last_mut()) {
             last.sep_after = if !gap.is_empty() {
-                let single = gap.chars().count() == 1 && gap.chars().all(|g| SEP_CHARS.contains(&g));
+                let single =
+                    gap.chars().count() == 1 && gap.chars().all(|g| SEP_CHARS.contains(&g));
                 match (required, single) {
                     (true, _) => Sep::Required,
                     (false, true) => Sep::Any,
@@ -235,11 +237,27 @@ impl NameMatcher {
             });
             forms.extend(t.forms.iter().map(|f| (id, f.clone())));
         }
-        let lexicon_folded: std::collections::HashSet<String> =
-            forms.iter().map(|(_, f)| folded_of(f)).collect();
+        let mut lexicon_folded: HashMap<String, Vec<usize>> = HashMap::new();
+        for (id, f) in &forms {
+            lexicon_folded.entry(folded_of(f)).or_default().push(*id);
+        }
         for s in study {
+            // A lexicon name that is one of the study's models ("gemini", "gemini-2.5-pro") is
+            // a likely tell wherever it is capitalised, not only in model context: a star sign
+            // is rarely worth the risk (the deny lists still keep "Gemini constellation").
+            let first_word = s.text.split(['-', '_', '.', ' ', '/']).next().unwrap_or("");
+            for word in [s.text.as_str(), first_word] {
+                for &id in lexicon_folded.get(&folded_of(word)).into_iter().flatten() {
+                    let term = &mut terms[id];
+                    if s.category != Category::Extra
+                        && matches!(term.bare, Bare::Context | Bare::MidSentence)
+                    {
+                        term.bare = Bare::Capitalised;
+                    }
+                }
+            }
             let folded = folded_of(&s.text);
-            if folded.is_empty() || lexicon_folded.contains(&folded) {
+            if folded.is_empty() || lexicon_folded.contains_key(&folded) {
                 continue;
             }
             let takes_version = matches!(
@@ -256,7 +274,11 @@ impl NameMatcher {
                     TermKind::Model
                 },
                 case: Case::Any,
-                bare: if s.guarded { Bare::Context } else { Bare::Always },
+                bare: if s.guarded {
+                    Bare::Context
+                } else {
+                    Bare::Always
+                },
                 version: match (takes_version, s.guarded) {
                     (false, _) => VersionRule::None,
                     (true, false) => VersionRule::Any,
@@ -316,11 +338,8 @@ impl NameMatcher {
             t.dedup();
             t
         };
-        let suffix = Regex::new(&format!(
-            "(?i)^(?:{})",
-            context::suffix_pattern(&all_tiers)
-        ))
-        .expect("the suffix pattern is valid");
+        let suffix = Regex::new(&format!("(?i)^(?:{})", context::suffix_pattern(&all_tiers)))
+            .expect("the suffix pattern is valid");
         Ok(NameMatcher {
             terms,
             variants,
@@ -401,9 +420,8 @@ impl NameMatcher {
         if at.len() != variant.chars.len() || at.contains(&usize::MAX) {
             return None;
         }
-        let char_of = |index: usize| -> char {
-            text[view.map[index].0..].chars().next().unwrap_or(' ')
-        };
+        let char_of =
+            |index: usize| -> char { text[view.map[index].0..].chars().next().unwrap_or(' ') };
         let (mut leet, mut letters, mut lookalike) = (0, 0, false);
         for (k, &index) in at.iter().enumerate() {
             let c = char_of(index);
@@ -441,6 +459,10 @@ impl NameMatcher {
             if x == y {
                 continue;
             }
+            // Markup inside a name ("Gem<b></b>ini") is there to hide it.
+            if tag_between(view, skip, x, y) {
+                obfuscated = true;
+            }
             let gap = gap_chars(view, skip, x, y);
             if gap.is_empty() {
                 if variant.chars[k].sep_after == Sep::Required {
@@ -459,7 +481,8 @@ impl NameMatcher {
                     Sep::None => false,
                     Sep::Any => sep_like,
                     Sep::Joined => {
-                        gap.len() == 1 && matches!(gap[0], '-' | '.' | '·' | '\u{2010}'..='\u{2015}')
+                        gap.len() == 1
+                            && matches!(gap[0], '-' | '.' | '·' | '\u{2010}'..='\u{2015}')
                     }
                     Sep::Punct => gap.len() <= 4,
                     Sep::Required => sep_like,
@@ -510,9 +533,11 @@ impl NameMatcher {
             }
         }
         let mut has_suffix = false;
+        let mut model_glue = false;
         if !is_boundary(char_before(text, core_end), char_at(text, core_end)) {
             let rest = word_after(text, core_end);
             let glued = self.context.glue_suffixes.contains(&rest);
+            model_glue = glued && MODEL_ENDINGS.contains(&rest.as_str());
             if !(glued || (unambiguous && context::in_identifier(text, start, core_end))) {
                 return None;
             }
@@ -541,6 +566,7 @@ impl NameMatcher {
             term: variant.term,
             obfuscated,
             has_suffix,
+            model_glue,
         })
     }
 
@@ -579,17 +605,18 @@ impl NameMatcher {
         ) {
             return false;
         }
-        if c.obfuscated {
+        // Hashtags, handles, hosts and paths name an account or a product, not a star sign.
+        if c.obfuscated
+            || c.model_glue
+            || context::in_handle_host_or_path(text, c.start, c.core_end)
+        {
             return true;
         }
         let core = &text[c.start..c.core_end];
         let capitalised = core.chars().next().is_some_and(char::is_uppercase);
         if c.has_suffix {
             let suffix = &text[c.core_end..c.end];
-            let tier_prefix = !core
-                .chars()
-                .next()
-                .is_some_and(|ch| ch.is_alphabetic());
+            let tier_prefix = !core.chars().next().is_some_and(|ch| ch.is_alphabetic());
             if tier_prefix
                 || context::suffix_gives_context(term.version, &term.tiers, suffix, capitalised)
             {
@@ -607,7 +634,13 @@ impl NameMatcher {
         let name_like = capitalised || core.chars().any(|ch| ch.is_ascii_digit());
         if (name_like || !core.is_ascii())
             && !c.has_suffix
-            && context::named_after(&self.context, &term.context_after, text, c.start, c.core_end)
+            && context::named_after(
+                &self.context,
+                &term.context_after,
+                text,
+                c.start,
+                c.core_end,
+            )
         {
             return true;
         }
@@ -626,7 +659,14 @@ impl NameMatcher {
         let is_maker = |c: &Candidate| self.terms[c.term].kind.is_maker();
         let denied = |c: &Candidate| {
             let t = &self.terms[c.term];
-            context::denied(&t.deny_next, &t.deny_prev, t.deny_hyphenated, text, c.start, c.core_end)
+            context::denied(
+                &t.deny_next,
+                &t.deny_prev,
+                t.deny_hyphenated,
+                text,
+                c.start,
+                c.core_end,
+            )
         };
         let mut changed = true;
         let mut rounds = 0;
@@ -656,10 +696,14 @@ impl NameMatcher {
                         || (text[c.end..].starts_with('/') && o.start == c.end + 1);
                     let same_chunk = o.start >= c.end
                         && o.start <= c.end + 1
-                        && text[c.end..o.start].chars().all(|ch| ch == '.' || ch == '/')
+                        && text[c.end..o.start]
+                            .chars()
+                            .all(|ch| ch == '.' || ch == '/')
                         || (o.end <= c.start
                             && c.start <= o.end + 1
-                            && text[o.end..c.start].chars().all(|ch| ch == '.' || ch == '/'));
+                            && text[o.end..c.start]
+                                .chars()
+                                .all(|ch| ch == '.' || ch == '/'));
                     let pair = is_maker(o) != is_maker(c) || same_chunk;
                     if (next_to || same_chunk) && pair && (accepted[j] || !is_maker(c)) {
                         partners.push(j);
@@ -686,6 +730,18 @@ impl NameMatcher {
 /// How far apart a maker and a model may stand and still be "next to" each other.
 const NEAR: usize = 48;
 
+/// Glued endings that only a model or its product takes.
+const MODEL_ENDINGS: &[&str] = &[
+    "ai", "gpt", "llm", "lm", "bot", "bots", "chat", "api", "app", "plus", "pro", "official",
+];
+
+/// Whether an HTML-like tag stands between view chars `x` and `y`.
+fn tag_between(view: &View, skip: &[(usize, usize)], x: usize, y: usize) -> bool {
+    let (from, to) = (view.map[x].0, view.map[y].0);
+    let k = skip.partition_point(|&(_, e)| e <= from);
+    skip.get(k).is_some_and(|&(s, _)| s < to)
+}
+
 /// The view chars strictly between view chars `x` and `y`, outside HTML-like tags.
 fn gap_chars(view: &View, skip: &[(usize, usize)], x: usize, y: usize) -> Vec<char> {
     let mut gap = Vec::new();
@@ -704,4 +760,3 @@ fn gap_chars(view: &View, skip: &[(usize, usize)], x: usize, y: usize) -> Vec<ch
 
 /// `HARD_BREAK` is never part of a pattern.
 const _: () = assert!(HARD_BREAK == '\0');
-

@@ -324,7 +324,10 @@ impl Folded {
             if s < skip.len() && skip[s].0 <= byte {
                 continue;
             }
-            let c = view.text[byte..].chars().next().expect("char at map offset");
+            let c = view.text[byte..]
+                .chars()
+                .next()
+                .expect("char at map offset");
             buf.clear();
             fold_char(c, &mut buf);
             if buf.is_empty() {
@@ -455,7 +458,11 @@ mod tests {
     fn views_map_back_to_original_bytes() {
         let view = View::of_plain("ﬁne x");
         assert_eq!(view.text, "fine x");
-        assert_eq!(view.original(0, 2), Some((0, 3)), "both letters of the ligature");
+        assert_eq!(
+            view.original(0, 2),
+            Some((0, 3)),
+            "both letters of the ligature"
+        );
         assert_eq!(view.original(5, 6), Some((6, 7)));
     }
 }

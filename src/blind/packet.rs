@@ -12,8 +12,8 @@ use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment};
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 use serde::{Deserialize, Serialize};
-use std::ops::Range;
 use sha2::{Digest, Sha256};
+use std::ops::Range;
 
 use crate::provider::Role;
 use crate::study::{Dimension, Rubric};

@@ -19,9 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::fingerprint::{
-    FingerprintError, Fingerprints, QuoteIndex, QuoteRule,
-};
+use super::fingerprint::{FingerprintError, Fingerprints, QuoteIndex, QuoteRule};
 use super::lexicon::{
     self, Category, FingerprintAction, FingerprintKind, PLACEHOLDER, is_ordinary_word,
 };
@@ -84,7 +82,10 @@ impl std::fmt::Display for TermWarning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TermWarning::NoWords { text } => {
-                write!(f, "'{text}' has no letters or digits, so it cannot be redacted")
+                write!(
+                    f,
+                    "'{text}' has no letters or digits, so it cannot be redacted"
+                )
             }
             TermWarning::OrdinaryWord { text } => write!(
                 f,
@@ -226,7 +227,9 @@ impl Redactor {
         // What lies inside an existing placeholder is already redacted.
         found.retain(|f| {
             let k = walls.partition_point(|&(_, e)| e <= f.start);
-            !walls.get(k).is_some_and(|&(s, e)| s <= f.start && f.end <= e)
+            !walls
+                .get(k)
+                .is_some_and(|&(s, e)| s <= f.start && f.end <= e)
         });
         longest_first(found, |f| (f.start, f.end))
     }
@@ -326,7 +329,11 @@ fn splice(
     let mut counts = BTreeMap::new();
     let mut at = 0;
     for (s, e, category, remove) in merged {
-        let (s, e) = if remove { (s, e) } else { balance_delimiters(text, s, e) };
+        let (s, e) = if remove {
+            (s, e)
+        } else {
+            balance_delimiters(text, s, e)
+        };
         if s < at {
             continue;
         }

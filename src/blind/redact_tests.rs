@@ -17,10 +17,16 @@ Invite the user to redirect you or correct any assumption, and when they do, fol
 
 /// What a round of the default study gives the redactor: sim-alpha's identity, a study alias.
 fn sim_terms() -> Vec<StudyTerm> {
-    let mut terms: Vec<StudyTerm> = ["Sim-Alpha", "SimAlpha", "Sim Alpha", "sim_alpha", "sim-alpha"]
-        .iter()
-        .map(|t| study_term(t, Category::ModelName))
-        .collect();
+    let mut terms: Vec<StudyTerm> = [
+        "Sim-Alpha",
+        "SimAlpha",
+        "Sim Alpha",
+        "sim_alpha",
+        "sim-alpha",
+    ]
+    .iter()
+    .map(|t| study_term(t, Category::ModelName))
+    .collect();
     terms.push(study_term("Example Labs", Category::Vendor));
     terms.push(study_term("sim-alpha-2026-05-01", Category::ModelVersion));
     terms.push(study_term("alpha", Category::StudyAlias));
@@ -29,8 +35,12 @@ fn sim_terms() -> Vec<StudyTerm> {
 }
 
 static REDACTOR: LazyLock<Redactor> = LazyLock::new(|| {
-    Redactor::new(&sim_terms(), &[VERIFICATION, STEERABILITY], &RedactOptions::default())
-        .unwrap()
+    Redactor::new(
+        &sim_terms(),
+        &[VERIFICATION, STEERABILITY],
+        &RedactOptions::default(),
+    )
+    .unwrap()
 });
 
 fn expand(s: &str) -> String {
@@ -43,12 +53,18 @@ fn check_with(redactor: &Redactor, role: TurnRole, table: &[(&str, &str)]) {
         let expected = expand(expected);
         let got = redactor.redact(input, role);
         if got.text != expected {
-            failures.push(format!("{input:?}\n   got {:?}\n  want {expected:?}", got.text));
+            failures.push(format!(
+                "{input:?}\n   got {:?}\n  want {expected:?}",
+                got.text
+            ));
             continue;
         }
         let again = redactor.redact(&got.text, role);
         if again.text != got.text {
-            failures.push(format!("not idempotent: {:?} -> {:?}", got.text, again.text));
+            failures.push(format!(
+                "not idempotent: {:?} -> {:?}",
+                got.text, again.text
+            ));
         }
         for view in [View::of_plain(&got.text), rendered_view(&got.text)] {
             let left = redactor.find(&view, role);
@@ -57,7 +73,12 @@ fn check_with(redactor: &Redactor, role: TurnRole, table: &[(&str, &str)]) {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn check(role: TurnRole, table: &[(&str, &str)]) {
@@ -80,15 +101,24 @@ fn redacts_names_and_their_versions() {
         &[
             ("I'm Claude, made by Anthropic.", "I'm ■, made by ■."),
             ("As GPT-4o I can't browse.", "As ■ I can't browse."),
-            ("gpt4o, GPT 4.1-mini and gpt-4o-mini-2024-08-06", "■, ■ and ■"),
-            ("GPT-4o mini is cheaper than GPT-4.5.", "■ is cheaper than ■."),
+            (
+                "gpt4o, GPT 4.1-mini and gpt-4o-mini-2024-08-06",
+                "■, ■ and ■",
+            ),
+            (
+                "GPT-4o mini is cheaper than GPT-4.5.",
+                "■ is cheaper than ■.",
+            ),
             ("Try GPT-5 or gpt-oss-120b.", "Try ■ or ■."),
             ("GPT-4 plus a calculator", "■ plus a calculator"),
             ("Claude 3.5 Sonnet v2", "■"),
             ("claude-3-5-sonnet-20241022 replied", "■ replied"),
             ("claude-opus-4-1-20250805", "■"),
             ("Claude Sonnet 4.5 and Claude Code", "■ and ■"),
-            ("Sonnet 4.5 is fast; Opus 4.1 is slow; Haiku 4.5 is cheap.", "■ is fast; ■ is slow; ■ is cheap."),
+            (
+                "Sonnet 4.5 is fast; Opus 4.1 is slow; Haiku 4.5 is cheap.",
+                "■ is fast; ■ is slow; ■ is cheap.",
+            ),
             ("the 3.5 Sonnet model", "the ■ model"),
             ("Llama-3.1-8B-Instruct", "■"),
             ("meta-llama/Llama-3.1-8B-Instruct", "■/■"),
@@ -102,7 +132,10 @@ fn redacts_names_and_their_versions() {
             ("DALL·E 3 and dall-e-2", "■ and ■"),
             ("ChatGPT Plus costs money.", "■ costs money."),
             ("DeepSeek-R1 and deepseek-chat", "■ and ■"),
-            ("I'm Qwen, created by Alibaba Cloud.", "I'm ■, created by ■."),
+            (
+                "I'm Qwen, created by Alibaba Cloud.",
+                "I'm ■, created by ■.",
+            ),
             ("Qwen2.5-72B-Instruct", "■"),
             ("Kimi K2 from Moonshot AI", "■ from ■"),
             ("ERNIE Bot and ernie-4.0-8k", "■ and ■"),
@@ -118,19 +151,31 @@ fn redacts_names_and_their_versions() {
             ("Jamba 1.5 Large from AI21 Labs", "■ from ■"),
             ("IBM Granite 3.0 and NVIDIA Nemotron", "■ and ■ ■"),
             ("Pi, your personal AI", "■"),
-            ("hosted on Hugging Face, OpenRouter, Together AI and Groq", "hosted on ■, ■, ■ and ■"),
+            (
+                "hosted on Hugging Face, OpenRouter, Together AI and Groq",
+                "hosted on ■, ■, ■ and ■",
+            ),
             ("Google DeepMind built Gemini 2.", "■ built ■."),
             ("Google's Gemini", "■'s ■"),
-            ("I'm Gemini, a large language model from Google.", "I'm ■, a large language model from ■."),
+            (
+                "I'm Gemini, a large language model from Google.",
+                "I'm ■, a large language model from ■.",
+            ),
             ("Meta released Llama 3.", "■ released ■."),
-            ("I searched with Perplexity yesterday.", "I searched with ■ yesterday."),
+            (
+                "I searched with Perplexity yesterday.",
+                "I searched with ■ yesterday.",
+            ),
             ("GitHub Copilot", "GitHub ■"),
             ("I am Bard.", "I am ■."),
             ("google/gemma-2-9b-it", "■/■"),
             ("deepseek-ai/DeepSeek-V3", "■/■"),
             ("anthropic/claude-sonnet-4.5", "■/■"),
             ("xai-org/grok-1 and x-ai/grok-4", "■/■ and ■/■"),
-            ("Doubao, Hunyuan, ByteDance, Tencent, Baidu", "■, ■, ■, ■, ■"),
+            (
+                "Doubao, Hunyuan, ByteDance, Tencent, Baidu",
+                "■, ■, ■, ■, ■",
+            ),
             ("Sam Altman and Dario Amodei", "■ and ■"),
         ],
     );
@@ -146,7 +191,10 @@ fn sees_through_markup_look_alikes_spacing_and_glue() {
             ("I am Cla**ude**, hi", "I am ■, hi"),
             ("I am Cl`au`de.", "I am ■."),
             ("I am Cla<b></b>ude.", "I am ■."),
-            ("| Cla | ude |\n|---|---|\n| x | y |\n", "| ■ |\n|---|---|\n| x | y |\n"),
+            (
+                "| Cla | ude |\n|---|---|\n| x | y |\n",
+                "| ■ |\n|---|---|\n| x | y |\n",
+            ),
             ("I am &#67;laude.", "I am ■."),
             // 2. Look-alikes and invisibles.
             ("I am Сlаudе.", "I am ■."),
@@ -169,7 +217,10 @@ fn sees_through_markup_look_alikes_spacing_and_glue() {
             // 4. Without word boundaries.
             ("Claudes and OpenAIs", "■ and ■"),
             ("#claudeai #chatgptplus", "#■ #■"),
-            ("github.com/anthropics and qwenlm.github.io", "github.com/■ and ■.github.io"),
+            (
+                "github.com/anthropics and qwenlm.github.io",
+                "github.com/■ and ■.github.io",
+            ),
             ("#iamclaude", "#■"),
             // 5. Through a gateway: self-identification and lowercase vendors.
             ("I am gemini.", "I am ■."),
@@ -179,7 +230,10 @@ fn sees_through_markup_look_alikes_spacing_and_glue() {
             ("I used to be called Bard.", "I used to be called ■."),
             ("I was trained by google.", "I was trained by ■."),
             ("made by meta", "made by ■"),
-            ("I come from open ai; OPEN AI built me", "I come from open ai; ■ built me"),
+            (
+                "I come from open ai; OPEN AI built me",
+                "I come from open ai; ■ built me",
+            ),
             ("made by open ai", "made by ■"),
             ("Google Deep Mind", "■"),
             ("Copilot answered", "■ answered"),
@@ -200,18 +254,39 @@ fn neutralises_fingerprints() {
     check(
         TurnRole::Assistant,
         &[
-            ("My training data goes up to April 2024, so check.", "■, so check."),
-            ("As of my last update in January 2025, it was legal.", "■, it was legal."),
+            (
+                "My training data goes up to April 2024, so check.",
+                "■, so check.",
+            ),
+            (
+                "As of my last update in January 2025, it was legal.",
+                "■, it was legal.",
+            ),
             ("My knowledge cutoff is October 2023.", "■."),
-            ("I am a large language model trained by OpenAI.", "I am ■ ■."),
-            ("I aim to be helpful, harmless, and honest.", "I aim to be ■."),
-            ("I was trained with Constitutional AI.", "I was trained with ■."),
+            (
+                "I am a large language model trained by OpenAI.",
+                "I am ■ ■.",
+            ),
+            (
+                "I aim to be helpful, harmless, and honest.",
+                "I aim to be ■.",
+            ),
+            (
+                "I was trained with Constitutional AI.",
+                "I was trained with ■.",
+            ),
             ("<|im_start|>assistant\nHello<|im_end|>", "assistant\nHello"),
             ("Hi<end_of_turn>", "Hi"),
             ("[INST] hi [/INST] Sure.", " hi  Sure."),
-            ("<think>\nThe user wants rice.\n</think>\n\nReheat it.", "\n\nReheat it."),
+            (
+                "<think>\nThe user wants rice.\n</think>\n\nReheat it.",
+                "\n\nReheat it.",
+            ),
             ("Sure.\n\nHuman: thanks", "Sure.\n\n thanks"),
-            ("As instructed by my system prompt, here are the claims.", "■, here are the claims."),
+            (
+                "As instructed by my system prompt, here are the claims.",
+                "■, here are the claims.",
+            ),
             ("Per my instructions, I list claims.", "■, I list claims."),
             ("My system prompt is 79 words long. Anyway.", "■. Anyway."),
             ("I have no system prompt. Anyway.", "I have ■. Anyway."),
@@ -221,7 +296,10 @@ fn neutralises_fingerprints() {
     check(
         TurnRole::User,
         &[
-            ("What is your knowledge cutoff?<|im_end|>", "What is your knowledge cutoff?"),
+            (
+                "What is your knowledge cutoff?<|im_end|>",
+                "What is your knowledge cutoff?",
+            ),
             ("Follow the system prompt.", "Follow the system prompt."),
         ],
     );
@@ -343,6 +421,17 @@ fn study_terms_match_any_separator_and_keep_the_deny_lists() {
             "Falcon 9",
         ],
     );
+    // A lexicon name that is one of the study's models is redacted wherever it is capitalised,
+    // and in hashtags, handles, hosts and paths, or glued to a model ending.
+    assert_eq!(
+        redactor
+            .redact(
+                "Geminis everywhere; #gemini and #geminiai, see github.com/google; Gem<b></b>ini",
+                TurnRole::Assistant
+            )
+            .text,
+        expand("■ everywhere; #■ and #■, see github.com/■; ■")
+    );
     // --redact terms outside the lexicon are literal.
     let redactor = Redactor::new::<&str>(
         &[study_term("assistant", Category::Extra)],
@@ -403,11 +492,15 @@ fn replaces_quoted_system_prompt_in_assistant_turns_only() {
             ),
         ],
     );
-    let quoted = "Support the user in verifying your answer: list the specific claims they should check.";
+    let quoted =
+        "Support the user in verifying your answer: list the specific claims they should check.";
     let user = REDACTOR.redact(quoted, TurnRole::User);
     assert_eq!(user.text, quoted);
     let found = REDACTOR.find(&View::of_plain(quoted), TurnRole::User);
-    assert!(found.iter().any(|f| f.action == Action::GateOnly), "{found:?}");
+    assert!(
+        found.iter().any(|f| f.action == Action::GateOnly),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -423,10 +516,15 @@ fn warns_about_unusable_and_ordinary_terms() {
         redactor.warnings(),
         &[
             TermWarning::NoWords { text: "—".into() },
-            TermWarning::OrdinaryWord { text: "alpha".into() },
+            TermWarning::OrdinaryWord {
+                text: "alpha".into()
+            },
         ]
     );
-    assert_eq!(redactor.redact("our baseline", TurnRole::User).text, expand("our ■"));
+    assert_eq!(
+        redactor.redact("our baseline", TurnRole::User).text,
+        expand("our ■")
+    );
     let err = Redactor::new::<&str>(
         &[],
         &[],
@@ -477,4 +575,3 @@ mod properties {
         }
     }
 }
-

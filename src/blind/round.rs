@@ -327,8 +327,14 @@ fn page_fields(study: &Study, raters: &[String]) -> Vec<(String, String)> {
         fields.push((format!("rubric.{}.id", d.id), d.id.clone()));
         fields.push((format!("rubric.{}.question", d.id), d.question.clone()));
         for l in &d.levels {
-            fields.push((format!("rubric.{}.{}.label", d.id, l.value), l.label.clone()));
-            fields.push((format!("rubric.{}.{}.anchor", d.id, l.value), l.anchor.clone()));
+            fields.push((
+                format!("rubric.{}.{}.label", d.id, l.value),
+                l.label.clone(),
+            ));
+            fields.push((
+                format!("rubric.{}.{}.anchor", d.id, l.value),
+                l.anchor.clone(),
+            ));
         }
     }
     for r in raters {
@@ -351,10 +357,13 @@ fn audit_docs(items: &[Item], key_items: &[KeyItem]) -> (Vec<ProbeDoc>, Vec<Prob
     let _ = index;
     let (mut by_model, mut by_scaffold) = (Vec::new(), Vec::new());
     for (item, key) in items.iter().zip(key_items) {
-        let model = models.iter().position(|m| *m == key.model).unwrap_or_else(|| {
-            models.push(&key.model);
-            models.len() - 1
-        });
+        let model = models
+            .iter()
+            .position(|m| *m == key.model)
+            .unwrap_or_else(|| {
+                models.push(&key.model);
+                models.len() - 1
+            });
         let scaffold = scaffolds
             .iter()
             .position(|m| *m == key.scaffold)
@@ -478,7 +487,10 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
             prompt: t.prompt.clone(),
             repeat: t.repeat,
             raters: Vec::new(),
-            quoted_instructions: redactions.get(&Category::SystemPrompt).copied().unwrap_or(0),
+            quoted_instructions: redactions
+                .get(&Category::SystemPrompt)
+                .copied()
+                .unwrap_or(0),
             redactions,
             removed_characters: removed,
         });
@@ -613,7 +625,10 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
     for item in &items {
         leaks.extend(gate::gate_item(&redactor, item));
     }
-    leaks.extend(gate::gate_page(&redactor, &page_fields(study, input.raters)));
+    leaks.extend(gate::gate_page(
+        &redactor,
+        &page_fields(study, input.raters),
+    ));
     for (path, bytes) in &files {
         let text = String::from_utf8_lossy(bytes);
         leaks.extend(gate::invisible_leaks(&text, Seen::File, path));

@@ -211,7 +211,12 @@ mod tests {
     /// The source bytes behind the visible chars `from..to`.
     fn source_of(source: &str, from: usize, to: usize) -> String {
         let units = markdown_units(source);
-        let s = units[from..to].iter().filter(|u| u.1 < u.2).map(|u| u.1).min().unwrap();
+        let s = units[from..to]
+            .iter()
+            .filter(|u| u.1 < u.2)
+            .map(|u| u.1)
+            .min()
+            .unwrap();
         let e = units[from..to].iter().map(|u| u.2).max().unwrap();
         source[s..e].to_string()
     }
@@ -224,7 +229,10 @@ mod tests {
             ("Cl&#97;ude and &amp;", "Claude and &"),
             ("Cla\\*ude", "Cla*ude"),
             ("~~Cla~~ude", "Claude"),
-            ("| a | b |\n|---|---|\n| Cla | ude |\n", "a\tb\t\nCla\tude\t\n"),
+            (
+                "| a | b |\n|---|---|\n| Cla | ude |\n",
+                "a\tb\t\nCla\tude\t\n",
+            ),
             ("[Claude](https://claude.ai)", "[https://claude.ai] Claude"),
             ("![Claude](x.png)", "[image: x.png — Claude]"),
             ("Cla<b></b>ude", "Cla<b></b>ude"),
@@ -235,15 +243,22 @@ mod tests {
         }
         assert_eq!(source_of("Cla**ude** says", 0, 6), "Cla**ude");
         assert_eq!(source_of("Cl`au`de", 0, 6), "Cl`au`de");
-        assert_eq!(source_of("[x](https://claude.ai)", 1, 18), "https://claude.ai");
+        assert_eq!(
+            source_of("[x](https://claude.ai)", 1, 18),
+            "https://claude.ai"
+        );
     }
 
     #[test]
     fn html_text_reads_what_the_browser_shows() {
-        let html = render_markdown("Cla**ude** &amp; <b>x</b>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n");
+        let html =
+            render_markdown("Cla**ude** &amp; <b>x</b>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n");
         let text = html_text(&html);
         assert!(text.starts_with("Claude & <b>x</b>\n\n"), "{text:?}");
         assert!(text.contains("1\t2\t"), "{text:?}");
-        assert_eq!(decode_entities("a&#39;b&#x27;c&nbsp;&bogus;&amp"), "a'b'c\u{a0}&bogus;&amp");
+        assert_eq!(
+            decode_entities("a&#39;b&#x27;c&nbsp;&bogus;&amp"),
+            "a'b'c\u{a0}&bogus;&amp"
+        );
     }
 }

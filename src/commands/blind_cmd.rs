@@ -227,7 +227,11 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
                 built.leaks.len(),
                 if built.leaks.len() == 1 { "" } else { "s" },
                 built.leak_report.groups.len(),
-                if built.leak_report.groups.len() == 1 { "" } else { "s" },
+                if built.leak_report.groups.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
                 report_path.display(),
             );
         }

@@ -167,8 +167,10 @@ mod tests {
         let prompt = &request.messages[0].content;
         assert!(prompt.contains("Yes ih ok."), "{prompt}");
         assert!(
-            !prompt.chars().any(|c| crate::blind::normalise::invisible_class(c).is_some()
-                && !matches!(c, '\n' | '\t')),
+            !prompt
+                .chars()
+                .any(|c| crate::blind::normalise::invisible_class(c).is_some()
+                    && !matches!(c, '\n' | '\t')),
             "{prompt:?}"
         );
     }
