@@ -96,8 +96,9 @@ fn greek(c: char) -> char {
     }
 }
 
+const SMALL: &str = "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡxʏᴢ";
+
 fn small_capital(c: char) -> char {
-    const SMALL: &str = "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡxʏᴢ";
     let lower = c.to_ascii_lowercase();
     if lower.is_ascii_lowercase() {
         SMALL.chars().nth((lower as u8 - b'a') as usize).unwrap()
@@ -231,7 +232,20 @@ pub fn gateway_study(base_url: &str) -> StudyDir {
 /// lowercase, leetspeak digits as letters, `i` and `l` alike, everything else dropped.
 fn decode(text: &str) -> String {
     let nfkc: String = text.nfkc().collect();
-    let skeleton: String = unicode_security::skeleton(&nfkc).collect();
+    // Only letters and digits are read ("|" would otherwise read as "l").
+    // Small capitals have no confusable entry of their own.
+    let letters: String = nfkc
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .map(|c| match SMALL.chars().position(|s| s == c) {
+            Some(i) => (b'a' + i as u8) as char,
+            None => c,
+        })
+        .collect();
+    // Skeleton, lowercase, skeleton again: "M" and "m" then read alike.
+    let once: String = unicode_security::skeleton(&letters).collect();
+    let lower: String = once.chars().flat_map(char::to_lowercase).collect();
+    let skeleton: String = unicode_security::skeleton(&lower).collect();
     skeleton
         .chars()
         .flat_map(char::to_lowercase)
@@ -262,16 +276,33 @@ pub fn identities_in(text: &str) -> Vec<&'static str> {
         "ジェミニ",
         "チャットgpt",
     ];
-    let forwards = decode(text);
-    let backwards: String = forwards.chars().rev().collect();
-    NEEDLES
+    // As written, and with HTML-like tags skipped as a reader skips them.
+    let untagged = regex::Regex::new(r"<[^<>]{0,40}>")
+        .unwrap()
+        .replace_all(text, "");
+    let mut readings: Vec<String> = Vec::new();
+    for t in [text, untagged.as_ref()] {
+        let forwards = decode(t);
+        readings.push(forwards.chars().rev().collect());
+        readings.push(forwards);
+    }
+    let mut found: Vec<&'static str> = NEEDLES
         .iter()
         .copied()
         .filter(|n| {
             let needle = decode(n);
-            forwards.contains(&needle) || backwards.contains(&needle)
+            readings.iter().any(|r| r.contains(&needle))
         })
-        .collect()
+        .collect();
+    // Short names only as whole words.
+    let gpt = decode("gpt");
+    if text
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| decode(w) == gpt)
+    {
+        found.push("gpt");
+    }
+    found
 }
 
 fn family_of(model: &str) -> &'static Family {
@@ -449,4 +480,22 @@ fn innocent_look_alikes_pass_unchanged_with_every_alias_and_redact_term() {
         let reply = item["turns"][1]["content"].as_str().unwrap();
         assert_eq!(reply, INNOCENT);
     }
+}
+
+/// The decoder the packet checks rely on reads every hostile form of the corpus (so a leak would
+/// make them fail).
+#[test]
+fn the_decoder_reads_every_hostile_form() {
+    for f in &FAMILIES {
+        let reply = hostile_reply(f);
+        let paragraphs: Vec<&str> = reply.split("\n\n").collect();
+        for paragraph in &paragraphs[..22] {
+            assert!(
+                !identities_in(paragraph).is_empty(),
+                "{}: the decoder misses {paragraph:?}",
+                f.name
+            );
+        }
+    }
+    assert!(identities_in(INNOCENT.split("\n\n").nth(2).unwrap()).is_empty());
 }

@@ -87,6 +87,28 @@ fn the_default_run_blinds_cleanly() {
     assert_eq!(key["items"].as_array().unwrap().len(), 180);
     assert_eq!(key["seed"], 11);
 
+    // The identifiability audit: printed, in full in the key, its headline in the manifest, and
+    // a warning because the simulated models' styles differ (each has its own markdown habits).
+    let stdout = stdout_of(&output);
+    assert!(
+        stdout.contains("Identifiability of the model: a classifier"),
+        "{stdout}"
+    );
+    let audit = &key["identifiability"]["model"];
+    assert!(audit["accuracy"].as_f64().unwrap() > 0.9, "{audit}");
+    assert!(audit["p_value"].as_f64().unwrap() <= 0.05, "{audit}");
+    assert_eq!(audit["n_groups"], 180, "one group per cell");
+    assert_eq!(
+        manifest["identifiability"]["model"]["accuracy"],
+        audit["accuracy"]
+    );
+    assert!(
+        manifest["identifiability"]["model"]
+            .get("per_class")
+            .is_none()
+    );
+    assert!(stderr_of(&output).contains("the model can be predicted from the packets"));
+
     // No identity anywhere in the packets: model ids and names, vendors, versions, scaffold ids
     // (even the ordinary-word ones, as whole words) and every system-prompt sentence.
     let mut needles: Vec<String> = vec![

@@ -348,13 +348,6 @@ fn audit_docs(items: &[Item], key_items: &[KeyItem]) -> (Vec<ProbeDoc>, Vec<Prob
     let mut models: Vec<&str> = Vec::new();
     let mut scaffolds: Vec<&str> = Vec::new();
     let mut cells: HashMap<(&str, &str, &str), usize> = HashMap::new();
-    let index = |list: &mut Vec<&'static str>, x: &'static str| -> usize {
-        list.iter().position(|y| *y == x).unwrap_or_else(|| {
-            list.push(x);
-            list.len() - 1
-        })
-    };
-    let _ = index;
     let (mut by_model, mut by_scaffold) = (Vec::new(), Vec::new());
     for (item, key) in items.iter().zip(key_items) {
         let model = models
