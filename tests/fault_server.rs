@@ -20,8 +20,6 @@ pub struct Call {
     pub model: String,
     /// 1 for the first request with this model and key, 2 for the next, ...
     pub attempt: u32,
-    /// The last user message.
-    pub prompt: String,
 }
 
 pub enum Behaviour {
@@ -185,7 +183,6 @@ async fn handle(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> R
     let call = Call {
         model: model.clone(),
         attempt,
-        prompt: key.clone(),
     };
     let reply = |text: String| {
         Json(json!({

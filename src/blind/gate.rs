@@ -55,7 +55,7 @@ pub struct Leak {
     pub context: String,
 }
 
-fn leaks_in(redactor: &Redactor, view: &View, role: TurnRole) -> Vec<(Finding, String)> {
+fn leaks_in(redactor: &Redactor, view: &View, role: TurnRole) -> Vec<Found> {
     redactor
         .find(view, role)
         .into_iter()
@@ -65,6 +65,11 @@ fn leaks_in(redactor: &Redactor, view: &View, role: TurnRole) -> Vec<(Finding, S
         })
         .collect()
 }
+
+/// A finding and its context.
+type Found = (Finding, String);
+/// A term as the leak report groups it.
+type TermKey = (Category, String);
 
 /// The leaks of one redacted item.
 pub fn gate_item(redactor: &Redactor, item: &Item) -> Vec<Leak> {
@@ -82,8 +87,7 @@ pub fn gate_item(redactor: &Redactor, item: &Item) -> Vec<Leak> {
         ];
         // The same leak seen in several views is one leak: per term, the leaks of the view
         // that sees it most often (the first such view).
-        let mut best: BTreeMap<(Category, String), (Seen, Vec<(Finding, String)>)> =
-            BTreeMap::new();
+        let mut best: BTreeMap<TermKey, (Seen, Vec<Found>)> = BTreeMap::new();
         for (seen, view) in views {
             let mut by_term: BTreeMap<(Category, String), Vec<(Finding, String)>> = BTreeMap::new();
             for (f, context) in leaks_in(redactor, &view, role) {
