@@ -232,7 +232,11 @@ fn sees_through_markup_look_alikes_spacing_and_glue() {
             ("made by meta", "made by ■"),
             (
                 "I come from open ai; OPEN AI built me",
-                "I come from open ai; ■ built me",
+                "I come from ■; ■ built me",
+            ),
+            (
+                "I'm from google, trained at deepmind",
+                "I'm from ■, trained at ■",
             ),
             ("made by open ai", "made by ■"),
             ("Google Deep Mind", "■"),
