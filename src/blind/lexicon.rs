@@ -153,6 +153,14 @@ pub struct LexiconTerm {
     pub name: String,
     pub kind: TermKind,
     pub forms: Vec<String>,
+    #[serde(flatten)]
+    pub rules: TermRules,
+}
+
+/// How one name is matched and when it counts (lexicon.toml's term fields; study terms get
+/// plain rules).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TermRules {
     pub case: Case,
     pub bare: Bare,
     pub version: VersionRule,
@@ -165,7 +173,7 @@ pub struct LexiconTerm {
     pub separators_required: bool,
 }
 
-impl LexiconTerm {
+impl TermRules {
     /// Whether the name is also an ordinary word or given name, so that the redactor leaves it
     /// alone outside model context.
     pub fn is_guarded(&self) -> bool {
@@ -316,15 +324,17 @@ pub fn parse(text: &str) -> Result<Lexicon, LexiconError> {
                 name,
                 kind: t.kind,
                 forms: t.forms,
-                case: t.case,
-                bare: t.bare,
-                version,
-                tiers: lower(t.tiers),
-                context_after: lower(t.context_after),
-                deny_next: lower(t.deny_next),
-                deny_prev: lower(t.deny_prev),
-                deny_hyphenated: t.deny_hyphenated,
-                separators_required: t.separators_required,
+                rules: TermRules {
+                    case: t.case,
+                    bare: t.bare,
+                    version,
+                    tiers: lower(t.tiers),
+                    context_after: lower(t.context_after),
+                    deny_next: lower(t.deny_next),
+                    deny_prev: lower(t.deny_prev),
+                    deny_hyphenated: t.deny_hyphenated,
+                    separators_required: t.separators_required,
+                },
             });
         }
     }
@@ -407,12 +417,12 @@ pub(crate) fn inflection_bases(word: &str) -> Vec<String> {
 fn lexicon_verdict(id: &str, lowercase: &str) -> Option<bool> {
     let mut found = None;
     for term in &builtin().terms {
-        let names_it = term.forms.iter().any(|form| match term.case {
+        let names_it = term.forms.iter().any(|form| match term.rules.case {
             Case::Exact => form == id,
             Case::Any => form.to_lowercase() == lowercase,
         });
         if names_it {
-            found = Some(found.unwrap_or(true) && term.is_guarded());
+            found = Some(found.unwrap_or(true) && term.rules.is_guarded());
         }
     }
     found
@@ -430,7 +440,7 @@ pub(crate) fn is_common_word(word: &str) -> bool {
 ///    distinctive ("verif-v2", "sim-alpha", "gpt4o"), and so is one with a capital inside that
 ///    is not all capitals ("SimAlpha", "xAI"). An empty id is ordinary (there is nothing to scan).
 /// 2. A built-in lexicon name is ordinary exactly when the redactor guards it
-///    ([`LexiconEntry::is_guarded`]): "gemini", "meta", "llama" are, "claude", "deepseek" are not.
+///    ([`TermRules::is_guarded`]): "gemini", "meta", "llama" are, "claude", "deepseek" are not.
 /// 3. Otherwise it is ordinary when it is a common English word (SCOWL levels 10 and 20 plus a
 ///    few study-design words such as "baseline", "placebo", "vanilla"), possibly inflected
 ///    ("verified", "controls"), or two such words of at least three letters run together

@@ -24,7 +24,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::context::{self, char_at, char_before, is_boundary, word_after, word_before};
 use super::lexicon::{
-    Bare, Case, Category, ContextPhrases, Lexicon, TermKind, VersionRule, is_common_word,
+    Bare, Case, Category, ContextPhrases, Lexicon, TermKind, TermRules, VersionRule, is_common_word,
 };
 use super::normalise::{Folded, HARD_BREAK, View, fold_char};
 
@@ -35,22 +35,7 @@ pub struct NameTerm {
     pub label: String,
     pub category: Category,
     pub kind: TermKind,
-    pub case: Case,
-    pub bare: Bare,
-    pub version: VersionRule,
-    pub tiers: Vec<String>,
-    pub context_after: Vec<String>,
-    pub deny_next: Vec<String>,
-    pub deny_prev: Vec<String>,
-    pub deny_hyphenated: bool,
-    /// The forms' separators must be written ("x.ai" is not "xai").
-    pub separators_required: bool,
-}
-
-impl NameTerm {
-    fn guarded(&self) -> bool {
-        self.bare != Bare::Always
-    }
+    pub rules: TermRules,
 }
 
 /// A term of the study (alias, model name, version, scaffold id, `[blinding] redact`).
@@ -225,15 +210,7 @@ impl NameMatcher {
                 label: t.name.clone(),
                 category: t.kind.category(),
                 kind: t.kind,
-                case: t.case,
-                bare: t.bare,
-                version: t.version,
-                tiers: t.tiers.clone(),
-                context_after: t.context_after.clone(),
-                deny_next: t.deny_next.clone(),
-                deny_prev: t.deny_prev.clone(),
-                deny_hyphenated: t.deny_hyphenated,
-                separators_required: t.separators_required,
+                rules: t.rules.clone(),
             });
             forms.extend(t.forms.iter().map(|f| (id, f.clone())));
         }
@@ -250,9 +227,9 @@ impl NameMatcher {
                 for &id in lexicon_folded.get(&folded_of(word)).into_iter().flatten() {
                     let term = &mut terms[id];
                     if s.category != Category::Extra
-                        && matches!(term.bare, Bare::Context | Bare::MidSentence)
+                        && matches!(term.rules.bare, Bare::Context | Bare::MidSentence)
                     {
-                        term.bare = Bare::Capitalised;
+                        term.rules.bare = Bare::Capitalised;
                     }
                 }
             }
@@ -273,23 +250,25 @@ impl NameMatcher {
                 } else {
                     TermKind::Model
                 },
-                case: Case::Any,
-                bare: if s.guarded {
-                    Bare::Context
-                } else {
-                    Bare::Always
+                rules: TermRules {
+                    case: Case::Any,
+                    bare: if s.guarded {
+                        Bare::Context
+                    } else {
+                        Bare::Always
+                    },
+                    version: match (takes_version, s.guarded) {
+                        (false, _) => VersionRule::None,
+                        (true, false) => VersionRule::Any,
+                        (true, true) => VersionRule::Joined,
+                    },
+                    tiers: Vec::new(),
+                    context_after: Vec::new(),
+                    deny_next: Vec::new(),
+                    deny_prev: Vec::new(),
+                    deny_hyphenated: false,
+                    separators_required: false,
                 },
-                version: match (takes_version, s.guarded) {
-                    (false, _) => VersionRule::None,
-                    (true, false) => VersionRule::Any,
-                    (true, true) => VersionRule::Joined,
-                },
-                tiers: Vec::new(),
-                context_after: Vec::new(),
-                deny_next: Vec::new(),
-                deny_prev: Vec::new(),
-                deny_hyphenated: false,
-                separators_required: false,
             });
             forms.push((id, s.text.clone()));
         }
@@ -300,7 +279,7 @@ impl NameMatcher {
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut add = |term: usize, text: &str, reversed: bool| {
             let folded = folded_of(text);
-            let chars = form_chars(text, terms[term].separators_required && !reversed);
+            let chars = form_chars(text, terms[term].rules.separators_required && !reversed);
             if folded.is_empty() || chars.len() != folded.chars().count() {
                 return;
             }
@@ -333,7 +312,7 @@ impl NameMatcher {
             .match_kind(MatchKind::Standard)
             .build(&patterns)?;
         let all_tiers: Vec<String> = {
-            let mut t: Vec<String> = terms.iter().flat_map(|t| t.tiers.clone()).collect();
+            let mut t: Vec<String> = terms.iter().flat_map(|t| t.rules.tiers.clone()).collect();
             t.sort();
             t.dedup();
             t
@@ -439,7 +418,10 @@ impl NameMatcher {
                 if base_lower(c) != form.base {
                     lookalike = true;
                 }
-                if term.case == Case::Exact && !variant.reversed && c.is_uppercase() != form.upper {
+                if term.rules.case == Case::Exact
+                    && !variant.reversed
+                    && c.is_uppercase() != form.upper
+                {
                     return None;
                 }
             } else {
@@ -493,7 +475,7 @@ impl NameMatcher {
         }
         if split {
             let spelled = pieces.iter().all(|&(s, e)| s == e) && pieces.len() >= 3;
-            let long_enough = at.len() >= if term.guarded() { 5 } else { 4 };
+            let long_enough = at.len() >= if term.rules.is_guarded() { 5 } else { 4 };
             let odd_piece = pieces.iter().any(|&(s, e)| {
                 let piece: String = (s..=e)
                     .map(char_of)
@@ -515,7 +497,7 @@ impl NameMatcher {
         let core_end = view.map[last].0 + char_of(last).len_utf8();
         let mut begin = start;
         let mut end = core_end;
-        let unambiguous = !term.guarded() && at.len() >= 4;
+        let unambiguous = !term.rules.is_guarded() && at.len() >= 4;
         if !is_boundary(char_before(text, start), char_at(text, start)) {
             let prefix = word_before(text, start);
             let glued = self.context.glue_prefixes.contains(&prefix);
@@ -549,11 +531,11 @@ impl NameMatcher {
                         .map(char::len_utf8)
                         .sum::<usize>();
             }
-        } else if term.version != VersionRule::None {
+        } else if term.rules.version != VersionRule::None {
             end = self.suffix_end(text, core_end);
             has_suffix = end > core_end;
         }
-        if term.version == VersionRule::ClaudeTier
+        if term.rules.version == VersionRule::ClaudeTier
             && let Some(s) = context::tier_version_before(text, begin)
         {
             begin = s;
@@ -596,9 +578,9 @@ impl NameMatcher {
     fn accept(&self, text: &str, c: &Candidate) -> bool {
         let term = &self.terms[c.term];
         if context::denied(
-            &term.deny_next,
-            &term.deny_prev,
-            term.deny_hyphenated,
+            &term.rules.deny_next,
+            &term.rules.deny_prev,
+            term.rules.deny_hyphenated,
             text,
             c.start,
             c.core_end,
@@ -618,12 +600,17 @@ impl NameMatcher {
             let suffix = &text[c.core_end..c.end];
             let tier_prefix = !core.chars().next().is_some_and(|ch| ch.is_alphabetic());
             if tier_prefix
-                || context::suffix_gives_context(term.version, &term.tiers, suffix, capitalised)
+                || context::suffix_gives_context(
+                    term.rules.version,
+                    &term.rules.tiers,
+                    suffix,
+                    capitalised,
+                )
             {
                 return true;
             }
         }
-        if term.bare == Bare::Always {
+        if term.rules.bare == Bare::Always {
             return true;
         }
         if context::self_identifies(&self.context, text, c.start)
@@ -636,7 +623,7 @@ impl NameMatcher {
             && !c.has_suffix
             && context::named_after(
                 &self.context,
-                &term.context_after,
+                &term.rules.context_after,
                 text,
                 c.start,
                 c.core_end,
@@ -644,7 +631,7 @@ impl NameMatcher {
         {
             return true;
         }
-        match term.bare {
+        match term.rules.bare {
             Bare::Always => true,
             Bare::Capitalised => capitalised,
             Bare::MidSentence => capitalised && !context::at_sentence_start(text, c.start),
@@ -660,9 +647,9 @@ impl NameMatcher {
         let denied = |c: &Candidate| {
             let t = &self.terms[c.term];
             context::denied(
-                &t.deny_next,
-                &t.deny_prev,
-                t.deny_hyphenated,
+                &t.rules.deny_next,
+                &t.rules.deny_prev,
+                t.rules.deny_hyphenated,
                 text,
                 c.start,
                 c.core_end,
