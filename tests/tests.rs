@@ -5,6 +5,7 @@ mod util;
 
 mod adversarial;
 mod analysis;
+mod batch;
 mod blind;
 mod browser;
 mod run;
