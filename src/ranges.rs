@@ -147,6 +147,13 @@ pub const USER_SIM_TURNS: Setting = int(Place::UserSim, "turns", 1, 100, "");
 pub const LEVEL_VALUE: Setting = int(Place::RubricLevel, "value", -1_000_000, 1_000_000, "");
 
 pub const PER_ITEM: Setting = int(Place::Blinding, "per_item", 1, 1_000, "raters");
+pub const IDENTIFIABILITY_MARGIN: Setting = open(
+    float(Place::Blinding, "identifiability_margin", 0.0, 1.0, ""),
+    false,
+    true,
+);
+pub const AUDIT_PERMUTATIONS: Setting =
+    int(Place::Blinding, "audit_permutations", 19, 100_000, "");
 
 pub const CONFIDENCE: Setting = open(
     float(Place::Analysis, "confidence", 0.5, 1.0, ""),
@@ -210,6 +217,8 @@ pub const STUDY_SETTINGS: &[Setting] = &[
     USER_SIM_TURNS,
     LEVEL_VALUE,
     PER_ITEM,
+    IDENTIFIABILITY_MARGIN,
+    AUDIT_PERMUTATIONS,
     CONFIDENCE,
     RESAMPLES,
     PERMUTATIONS,

@@ -87,6 +87,28 @@ fn the_default_run_blinds_cleanly() {
     assert_eq!(key["items"].as_array().unwrap().len(), 180);
     assert_eq!(key["seed"], 11);
 
+    // The identifiability audit: printed, in full in the key, its headline in the manifest, and
+    // a warning because the simulated models' styles differ (each has its own markdown habits).
+    let stdout = stdout_of(&output);
+    assert!(
+        stdout.contains("Identifiability of the model: a classifier"),
+        "{stdout}"
+    );
+    let audit = &key["identifiability"]["model"];
+    assert!(audit["accuracy"].as_f64().unwrap() > 0.9, "{audit}");
+    assert!(audit["p_value"].as_f64().unwrap() <= 0.05, "{audit}");
+    assert_eq!(audit["n_groups"], 180, "one group per cell");
+    assert_eq!(
+        manifest["identifiability"]["model"]["accuracy"],
+        audit["accuracy"]
+    );
+    assert!(
+        manifest["identifiability"]["model"]
+            .get("per_class")
+            .is_none()
+    );
+    assert!(stderr_of(&output).contains("the model can be predicted from the packets"));
+
     // No identity anywhere in the packets: model ids and names, vendors, versions, scaffold ids
     // (even the ordinary-word ones, as whole words) and every system-prompt sentence.
     let mut needles: Vec<String> = vec![
@@ -344,11 +366,12 @@ fn bad_requests_are_refused_and_write_nothing() {
 #[test]
 fn the_leak_gate_stops_blind_and_names_what_leaked_where() {
     let study = StudyDir::with_prompts(2);
-    // A distinctive scaffold whose user turns say its own name: redaction does not touch scaffold
-    // names, so only the gate can catch it.
+    // A scaffold whose user turns repeat its own hidden instructions: the redactor leaves user
+    // turns' wording alone (they are the prompt), so only the gate can stop it.
     study.write(
         "scaffolds/checklist-v2.toml",
-        "first_turn = \"{{ prompt }}\\n\\n(Protocol checklist-v2.)\"\n",
+        "system = \"Always end with a numbered checklist of every claim the reader must verify.\"\n\
+         first_turn = \"{{ prompt }}\\n\\nAlways end with a numbered checklist of every claim the reader must verify.\"\n",
     );
     study.edit(
         "study.toml",
@@ -361,35 +384,53 @@ fn the_leak_gate_stops_blind_and_names_what_leaked_where() {
     assert_clean_failure(
         &output,
         "leak gate",
-        &["checklist-v2", "packets/r1.", "nothing was written"],
+        &[
+            "system prompt",
+            "leak-report.json",
+            "no packets were written",
+        ],
     );
-    assert!(!run.join("blind/round-1").exists());
+    let round = run.join("blind/round-1");
+    assert!(!round.join("packets").exists());
+    assert!(!round.join("key.json").exists());
+    // Every hit is in the report (outside packets/), grouped by term, with example item ids.
+    let report = json(&round.join("leak-report.json"));
+    assert_eq!(report["blocked"], true);
+    assert_eq!(report["total"], 6, "{report}");
+    let group = &report["groups"][0];
+    assert_eq!(group["term"], "system prompt");
+    assert_eq!(group["count"], 6);
+    assert_eq!(group["examples"].as_array().unwrap().len(), 5);
+    assert_eq!(group["leaks"][0]["seen"], "source");
+    assert_eq!(group["leaks"][0]["turn"], 1);
     assert!(
-        std::fs::read_dir(run.join("blind"))
-            .map(|d| d.count())
-            .unwrap_or(0)
-            == 0,
+        std::fs::read_dir(run.join("blind")).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with('.')),
         "no temporary folder is left behind"
     );
 
+    // The name is free for the next try; --allow-leaks writes the packets anyway.
     let output = blind(&run, &["--seed", "1", "--allow-leaks"]);
-    assert!(output.status.success());
-    assert!(stderr_of(&output).contains("despite"));
-
-    // Redacting the term makes the round clean.
-    let output = blind(
-        &run,
-        &[
-            "--seed",
-            "1",
-            "--round",
-            "clean",
-            "--all",
-            "--redact",
-            "checklist-v2",
-        ],
-    );
     assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("despite"));
+    assert!(round.join("packets/r1.json").exists());
+    assert_eq!(json(&round.join("leak-report.json"))["blocked"], false);
+
+    // A scaffold id in a user turn is redacted, so it needs no gate.
+    study.write(
+        "scaffolds/checklist-v2.toml",
+        "first_turn = \"{{ prompt }}\\n\\n(Protocol checklist-v2.)\"\n",
+    );
+    let run = study.run("r2");
+    let output = blind(&run, &["--seed", "1"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    for file in files_in(&run.join("blind/round-1/packets")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains("checklist-v2"), "{}", file.display());
+    }
 }
 
 #[test]

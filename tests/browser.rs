@@ -1005,6 +1005,74 @@ async fn hostile_transcripts_are_inert_in_the_browser() {
     );
 }
 
+/// Issue 13's hostile corpus as raters read it: the visible text of every item, as headless
+/// Chromium renders it, names no model, vendor or product to a keyword decoder that folds
+/// look-alikes, spacing, leetspeak and reversed text.
+#[tokio::test]
+async fn a_hostile_corpus_shows_no_identity_in_the_rendered_page() {
+    let Some((chromium, chromedriver)) = tools() else {
+        return;
+    };
+    let started = Instant::now();
+    // The corpus server runs its own runtime: build the round off this one.
+    let (study, round) = tokio::task::spawn_blocking(|| {
+        crate::adversarial::hostile_round(&["--raters", "solo", "--per-item", "1"])
+    })
+    .await
+    .unwrap();
+    let html = round.join("packets/solo.html");
+    let profile = study.tmp.path().join("profile");
+    let downloads = study.tmp.path().join("downloads");
+    let driver = Driver::start(chromium, &chromedriver);
+    let c = driver.session(&profile, &downloads, (1366, 850)).await;
+    with_session(c, move |c| async move {
+        open(&c, &html).await;
+        let count = js(
+            &c,
+            "return document.querySelectorAll('section.item').length",
+        )
+        .await;
+        assert_eq!(count, json!(12));
+        let mut failures = Vec::new();
+        for index in 0..12 {
+            assert_eq!(
+                js(&c, &format!("return window.blindfold.goTo({index})")).await,
+                json!(true)
+            );
+            let shown = c
+                .find(Locator::Css("section.item.is-current .conversation"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(shown.contains("[REDACTED]"), "{shown}");
+            let found = crate::adversarial::identities_in(&shown);
+            if !found.is_empty() {
+                failures.push(format!("item {index}: {found:?} in\n{shown}"));
+            }
+        }
+        // The page around the items, too (title, instructions, labels).
+        let page = js(
+            &c,
+            "return document.title + '\\n' + document.body.innerText",
+        )
+        .await;
+        let found = crate::adversarial::identities_in(page.as_str().unwrap());
+        if !found.is_empty() {
+            failures.push(format!("page: {found:?}"));
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n----\n"));
+        assert_quiet_console(&c).await;
+    })
+    .await;
+    drop(driver);
+    eprintln!(
+        "browser: hostile corpus {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
 /// Writes docs/images/rating-form.png: a realistic packet, one item partly rated.
 /// Run with `cargo test --test integration rating_form_screenshot -- --ignored`.
 #[tokio::test]

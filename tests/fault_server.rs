@@ -36,6 +36,10 @@ pub enum Behaviour {
     EchoHeaders {
         status: u16,
     },
+    /// Answers with this text (a model that writes what a test needs).
+    Reply {
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -189,11 +193,8 @@ async fn handle(
         model: model.clone(),
         attempt,
     };
-    match (shared.behaviour)(&call) {
-        Behaviour::Ok { delay } => {
-            tokio::time::sleep(delay).await;
-            let text = format!("Answer to: {key}");
-            Json(json!({
+    let reply = |text: String| {
+        Json(json!({
                 "id": format!("chatcmpl-test-{attempt}"),
                 "object": "chat.completion",
                 "created": 0,
@@ -202,7 +203,13 @@ async fn handle(
                 "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
             }))
             .into_response()
+    };
+    match (shared.behaviour)(&call) {
+        Behaviour::Ok { delay } => {
+            tokio::time::sleep(delay).await;
+            reply(format!("Answer to: {key}"))
         }
+        Behaviour::Reply { text } => reply(text),
         Behaviour::Status {
             status,
             retry_after,

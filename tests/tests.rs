@@ -3,6 +3,7 @@
 mod fault_server;
 mod util;
 
+mod adversarial;
 mod analysis;
 mod batch;
 mod blind;

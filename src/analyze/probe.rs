@@ -1,132 +1,208 @@
-//! The style probe: can a simple classifier still tell the models apart from their blinded
-//! texts? Names are redacted, but length, formatting and phrasing remain; if a naive Bayes model
-//! over words, word pairs and formatting marks identifies the model far above chance, raters may
-//! be able to as well, and the report says so.
+//! Identifiability: can a simple classifier tell the condition from the items as raters see
+//! them? Names are redacted, but length, formatting and phrasing remain; if a classifier
+//! identifies the model (or the scaffold) far above chance, a rater who learned the styles could
+//! too. `blind` runs this before packets go out (recorded in the key and the round manifest) and
+//! the report runs it again over every un-blinded round.
 //!
-//! Cross-validated (stratified folds, seeded), with a permutation p-value: the same procedure on
-//! texts whose model labels were shuffled.
+//! Two multinomial naive Bayes classifiers, each with Laplace smoothing: one over hashed words,
+//! word pairs and character 4-grams of the visible text (presence per item); one over binned
+//! style features (length, lines, markdown marks, placeholders, turns). The reported accuracy is
+//! the better of the two, cross-validated with folds **grouped** by the cell's model × scaffold ×
+//! prompt, so repeats and the same transcript in several rounds never sit in both training and
+//! test. The permutation p-value takes the same maximum over both classifiers on labels shuffled
+//! between groups, so it is exact for the procedure as run.
 
 use std::collections::HashMap;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use super::intervals;
 
+/// One item as raters see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeDoc {
+    /// The visible text of every turn, in order.
+    pub text: String,
+    /// The assistant turns' markdown, for the style features.
+    pub markdown: String,
+    pub turns: usize,
+    /// The class to predict.
+    pub label: usize,
+    /// Items of one group (one cell's model × scaffold × prompt) share a fold.
+    pub group: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeResult {
     pub method: String,
     pub n_items: usize,
+    pub n_groups: usize,
     pub folds: usize,
     pub accuracy: f64,
     pub accuracy_ci: Option<(f64, f64)>,
+    /// Always guessing the largest class.
     pub chance: f64,
     pub p_value: f64,
+    pub permutations: usize,
     /// Per class: the share of its items classified correctly.
-    pub per_model: Vec<Option<f64>>,
+    pub per_class: Vec<Option<f64>>,
+    /// Cross-validated accuracy of each classifier: text, style.
+    pub text_accuracy: f64,
+    pub style_accuracy: f64,
 }
 
-const FOLDS: usize = 5;
-const PERMUTATIONS: usize = 199;
+pub const FOLDS: usize = 5;
+pub const PERMUTATIONS: usize = 199;
+const BUCKETS: u32 = 1 << 18;
 
-/// Features: lower-case words, adjacent word pairs, and line-start formatting marks.
-fn features(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        let mark = if trimmed.starts_with('#') {
-            Some("<heading>")
-        } else if trimmed.starts_with("- ") || trimmed.starts_with("* ") {
-            Some("<bullet>")
-        } else if trimmed.chars().next().is_some_and(|c| c.is_ascii_digit())
-            && trimmed.contains(". ")
-        {
-            Some("<numbered>")
-        } else {
-            None
-        };
-        if let Some(m) = mark {
-            out.push(m.to_string());
-        }
-        if trimmed.contains("**") {
-            out.push("<bold>".to_string());
-        }
+fn hash(s: &str, salt: u64) -> u32 {
+    // FNV-1a: stable across platforms and versions, unlike the std hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
+    for b in s.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100_0000_01b3);
     }
-    let words: Vec<String> = text
+    (h % u64::from(BUCKETS)) as u32
+}
+
+/// Hashed words, word pairs and character 4-grams, each counted once per item.
+fn text_features(text: &str) -> Vec<u32> {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
         .collect();
-    for pair in words.windows(2) {
-        out.push(format!("{} {}", pair[0], pair[1]));
+    let mut out: Vec<u32> = Vec::with_capacity(words.len() * 8);
+    for w in &words {
+        out.push(hash(w, 1));
     }
-    out.extend(words);
+    for pair in words.windows(2) {
+        out.push(hash(&format!("{} {}", pair[0], pair[1]), 2));
+    }
+    let chars: Vec<char> = lower.chars().collect();
+    let mut gram = String::new();
+    for window in chars.windows(4) {
+        gram.clear();
+        gram.extend(window);
+        out.push(hash(&gram, 3));
+    }
+    out.sort_unstable();
+    out.dedup();
     out
 }
 
-/// Documents as feature ids, with the vocabulary size.
-fn intern(docs: &[Vec<String>]) -> (Vec<Vec<usize>>, usize) {
-    let mut ids: HashMap<&str, usize> = HashMap::new();
-    let interned = docs
+fn bin(x: usize) -> usize {
+    // 0, 1, 2-3, 4-7, ...: log2 bins.
+    (usize::BITS - x.leading_zeros()) as usize
+}
+
+/// Binned style features of one item, as tokens.
+fn style_features(doc: &ProbeDoc) -> Vec<u32> {
+    let md = &doc.markdown;
+    let lines: Vec<&str> = md.lines().collect();
+    let starts = |p: &dyn Fn(&str) -> bool| lines.iter().filter(|l| p(l.trim_start())).count();
+    let sentences = md.matches(['.', '!', '?']).count().max(1);
+    let words = md.split_whitespace().count();
+    let features: [(&str, usize); 16] = [
+        ("chars", md.chars().count()),
+        ("words", words),
+        ("lines", lines.len()),
+        (
+            "paragraphs",
+            md.split("\n\n").filter(|p| !p.trim().is_empty()).count(),
+        ),
+        ("bold", md.matches("**").count() / 2),
+        (
+            "italic",
+            md.matches('*')
+                .count()
+                .saturating_sub(md.matches("**").count() * 2),
+        ),
+        ("headings", starts(&|l| l.starts_with('#'))),
+        (
+            "bullets",
+            starts(&|l| l.starts_with("- ") || l.starts_with("* ")),
+        ),
+        (
+            "numbered",
+            starts(&|l| l.chars().next().is_some_and(|c| c.is_ascii_digit()) && l.contains(". ")),
+        ),
+        ("code", md.matches('`').count()),
+        ("tables", starts(&|l| l.starts_with('|'))),
+        ("links", md.matches("](").count()),
+        (
+            "placeholders",
+            doc.text.matches(crate::blind::lexicon::PLACEHOLDER).count(),
+        ),
+        ("turns", doc.turns),
+        ("words-per-sentence", words / sentences),
+        ("questions", md.matches('?').count()),
+    ];
+    features
         .iter()
-        .map(|doc| {
-            doc.iter()
+        .map(|(name, x)| hash(&format!("{name}={}", bin(*x)), 4))
+        .collect()
+}
+
+/// Out-of-fold predictions of multinomial naive Bayes: class counts over all items once, each
+/// fold's own counts subtracted for its items.
+fn predict(docs: &[Vec<u32>], labels: &[usize], classes: usize, folds: &[usize]) -> Vec<usize> {
+    let mut vocabulary: HashMap<u32, usize> = HashMap::new();
+    let ids: Vec<Vec<usize>> = docs
+        .iter()
+        .map(|d| {
+            d.iter()
                 .map(|f| {
-                    let next = ids.len();
-                    *ids.entry(f.as_str()).or_insert(next)
+                    let next = vocabulary.len();
+                    *vocabulary.entry(*f).or_insert(next)
                 })
                 .collect()
         })
         .collect();
-    (interned, ids.len())
-}
-
-/// Multinomial naive Bayes with Laplace smoothing, out of fold. Class counts over all documents
-/// are computed once; each fold subtracts its own documents, so a fold costs one pass over them.
-fn predict_all(
-    docs: &[Vec<usize>],
-    vocabulary: usize,
-    labels: &[usize],
-    classes: usize,
-    folds: &[usize],
-) -> Vec<usize> {
-    let mut all_counts = vec![vec![0.0f64; vocabulary]; classes];
-    let mut all_totals = vec![0.0f64; classes];
-    let mut all_docs = vec![0.0f64; classes];
-    for (doc, &c) in docs.iter().zip(labels) {
-        all_docs[c] += 1.0;
+    let v = vocabulary.len();
+    let mut counts = vec![0.0f64; v * classes];
+    let mut totals = vec![0.0f64; classes];
+    let mut priors = vec![0.0f64; classes];
+    for (doc, &c) in ids.iter().zip(labels) {
+        priors[c] += 1.0;
         for &f in doc {
-            all_counts[c][f] += 1.0;
-            all_totals[c] += 1.0;
+            counts[f * classes + c] += 1.0;
+            totals[c] += 1.0;
         }
     }
     let mut predictions = vec![0; docs.len()];
     for fold in 0..FOLDS {
         let held: Vec<usize> = (0..docs.len()).filter(|&i| folds[i] == fold).collect();
-        let mut counts = all_counts.clone();
-        let mut totals = all_totals.clone();
-        let mut priors = all_docs.clone();
+        if held.is_empty() {
+            continue;
+        }
+        let mut own: HashMap<usize, Vec<f64>> = HashMap::new();
+        let mut own_totals = vec![0.0f64; classes];
+        let mut own_priors = vec![0.0f64; classes];
         for &i in &held {
             let c = labels[i];
-            priors[c] -= 1.0;
-            for &f in &docs[i] {
-                counts[c][f] -= 1.0;
-                totals[c] -= 1.0;
+            own_priors[c] += 1.0;
+            for &f in &ids[i] {
+                own.entry(f).or_insert_with(|| vec![0.0; classes])[c] += 1.0;
+                own_totals[c] += 1.0;
             }
         }
-        // Smoothing over the whole vocabulary; the held-out fold's words only add ones.
-        let v = vocabulary as f64;
-        let n_train: f64 = priors.iter().sum();
+        let n_train: f64 = priors.iter().sum::<f64>() - own_priors.iter().sum::<f64>();
         for &i in &held {
             let mut best = (f64::NEG_INFINITY, 0);
             for c in 0..classes {
-                if priors[c] <= 0.0 {
+                let prior = priors[c] - own_priors[c];
+                if prior <= 0.0 {
                     continue;
                 }
-                let denominator = (totals[c] + v).ln();
-                let mut score = (priors[c] / n_train).ln();
-                for &f in &docs[i] {
-                    score += (counts[c][f] + 1.0).ln() - denominator;
+                let denominator = (totals[c] - own_totals[c] + v as f64).ln();
+                let mut score = (prior / n_train).ln();
+                for &f in &ids[i] {
+                    let n = counts[f * classes + c] - own.get(&f).map_or(0.0, |o| o[c]);
+                    score += (n + 1.0).ln() - denominator;
                 }
                 if score > best.0 {
                     best = (score, c);
@@ -138,17 +214,22 @@ fn predict_all(
     predictions
 }
 
-/// Stratified fold assignment: each class's items shuffled and dealt round-robin.
-fn stratified_folds(labels: &[usize], classes: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
-    let mut folds = vec![0; labels.len()];
+/// Folds by group, stratified: each class's groups shuffled and dealt round-robin, so every
+/// item of a group is in the same fold.
+fn grouped_folds(group_labels: &[usize], classes: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let mut fold_of = vec![0; group_labels.len()];
+    let mut dealt = 0;
     for c in 0..classes {
-        let mut members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == c).collect();
+        let mut members: Vec<usize> = (0..group_labels.len())
+            .filter(|&g| group_labels[g] == c)
+            .collect();
         members.shuffle(rng);
-        for (k, i) in members.into_iter().enumerate() {
-            folds[i] = k % FOLDS;
+        for g in members {
+            fold_of[g] = dealt % FOLDS;
+            dealt += 1;
         }
     }
-    folds
+    fold_of
 }
 
 fn accuracy(predictions: &[usize], labels: &[usize]) -> f64 {
@@ -160,60 +241,83 @@ fn accuracy(predictions: &[usize], labels: &[usize]) -> f64 {
         / labels.len() as f64
 }
 
-/// `texts`: (class, text). None with fewer than two classes or too few items to cross-validate.
-pub fn style_probe(
-    texts: &[(usize, &str)],
+/// Cross-validated identifiability of `docs`' labels. `None` with fewer than two classes, or
+/// fewer than two groups per fold.
+pub fn identifiability(
+    docs: &[ProbeDoc],
     classes: usize,
     confidence: f64,
     seed: u64,
+    permutations: usize,
 ) -> Option<ProbeResult> {
     let present = (0..classes)
-        .filter(|c| texts.iter().any(|(l, _)| l == c))
+        .filter(|c| docs.iter().any(|d| d.label == *c))
         .count();
-    if present < 2 || texts.len() < 2 * FOLDS {
+    // Groups, renumbered densely; a group's label is its first item's (they agree by design).
+    let mut group_index: HashMap<usize, usize> = HashMap::new();
+    let mut group_labels: Vec<usize> = Vec::new();
+    let groups: Vec<usize> = docs
+        .iter()
+        .map(|d| {
+            *group_index.entry(d.group).or_insert_with(|| {
+                group_labels.push(d.label);
+                group_labels.len() - 1
+            })
+        })
+        .collect();
+    if present < 2 || group_labels.len() < 2 * FOLDS {
         return None;
     }
-    let raw: Vec<Vec<String>> = texts.iter().map(|(_, t)| features(t)).collect();
-    let (docs, vocabulary) = intern(&raw);
-    let labels: Vec<usize> = texts.iter().map(|(l, _)| *l).collect();
+    let text: Vec<Vec<u32>> = docs.iter().map(|d| text_features(&d.text)).collect();
+    let style: Vec<Vec<u32>> = docs.iter().map(style_features).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let folds = stratified_folds(&labels, classes, &mut rng);
-    let predictions = predict_all(&docs, vocabulary, &labels, classes, &folds);
-    let observed = accuracy(&predictions, &labels);
+
+    let run = |group_labels: &[usize], rng: &mut ChaCha8Rng| {
+        let labels: Vec<usize> = groups.iter().map(|&g| group_labels[g]).collect();
+        let fold_of = grouped_folds(group_labels, classes, rng);
+        let folds: Vec<usize> = groups.iter().map(|&g| fold_of[g]).collect();
+        let by_text = predict(&text, &labels, classes, &folds);
+        let by_style = predict(&style, &labels, classes, &folds);
+        let (a_text, a_style) = (accuracy(&by_text, &labels), accuracy(&by_style, &labels));
+        let best = if a_text >= a_style { by_text } else { by_style };
+        (labels, best, a_text, a_style)
+    };
+    let (labels, predictions, text_accuracy, style_accuracy) = run(&group_labels, &mut rng);
+    let observed = text_accuracy.max(style_accuracy);
+    let mut at_least = 0;
+    let mut shuffled = group_labels.clone();
+    for _ in 0..permutations {
+        shuffled.shuffle(&mut rng);
+        let (_, _, a, b) = run(&shuffled, &mut rng);
+        if a.max(b) >= observed - 1e-12 {
+            at_least += 1;
+        }
+    }
     let correct = predictions
         .iter()
         .zip(&labels)
         .filter(|(p, l)| p == l)
         .count() as u64;
-    let mut at_least = 0;
-    let mut shuffled = labels.clone();
-    for _ in 0..PERMUTATIONS {
-        shuffled.shuffle(&mut rng);
-        let folds = stratified_folds(&shuffled, classes, &mut rng);
-        if accuracy(
-            &predict_all(&docs, vocabulary, &shuffled, classes, &folds),
-            &shuffled,
-        ) >= observed - 1e-12
-        {
-            at_least += 1;
-        }
-    }
     let largest = (0..classes)
         .map(|c| labels.iter().filter(|l| **l == c).count())
         .max()
         .unwrap_or(0);
     Some(ProbeResult {
         method: format!(
-            "multinomial naive Bayes over words, word pairs and formatting marks; {FOLDS}-fold stratified cross-validation; permutation p-value from {PERMUTATIONS} label shuffles"
+            "the better of two multinomial naive Bayes classifiers (hashed words, word pairs and \
+             character 4-grams of the visible text; binned length, markdown, placeholder and turn \
+             counts); {FOLDS}-fold cross-validation grouped by model × scaffold × prompt; \
+             permutation p-value from {permutations} shuffles of the labels between groups"
         ),
-        n_items: texts.len(),
+        n_items: docs.len(),
+        n_groups: group_labels.len(),
         folds: FOLDS,
         accuracy: observed,
         accuracy_ci: intervals::wilson(correct, labels.len() as u64, confidence),
-        // Chance: always guessing the largest class.
         chance: largest as f64 / labels.len() as f64,
-        p_value: (1 + at_least) as f64 / (1 + PERMUTATIONS) as f64,
-        per_model: (0..classes)
+        p_value: (1 + at_least) as f64 / (1 + permutations) as f64,
+        permutations,
+        per_class: (0..classes)
             .map(|c| {
                 let idx: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == c).collect();
                 (!idx.is_empty()).then(|| {
@@ -221,36 +325,129 @@ pub fn style_probe(
                 })
             })
             .collect(),
+        text_accuracy,
+        style_accuracy,
     })
+}
+
+/// The folds an item would be in, for tests: whether any group straddles two folds.
+#[cfg(test)]
+fn folds_split_a_group(docs: &[ProbeDoc], classes: usize, seed: u64) -> bool {
+    let mut index: HashMap<usize, usize> = HashMap::new();
+    let mut labels = Vec::new();
+    let groups: Vec<usize> = docs
+        .iter()
+        .map(|d| {
+            *index.entry(d.group).or_insert_with(|| {
+                labels.push(d.label);
+                labels.len() - 1
+            })
+        })
+        .collect();
+    let fold_of = grouped_folds(&labels, classes, &mut ChaCha8Rng::seed_from_u64(seed));
+    let mut seen: HashMap<usize, usize> = HashMap::new();
+    docs.iter()
+        .zip(&groups)
+        .any(|(d, &g)| *seen.entry(d.group).or_insert(fold_of[g]) != fold_of[g])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn distinct_styles_are_found_and_identical_ones_are_not() {
-        let a = "### Plan\n- **First** point about the law\n- Second point";
-        let b = "Plain paragraph about the law with no formatting at all and a confident tone.";
-        let mut texts = Vec::new();
-        for i in 0..20 {
-            texts.push((0, a));
-            texts.push((1, b));
-            let _ = i;
+    fn doc(text: &str, label: usize, group: usize) -> ProbeDoc {
+        ProbeDoc {
+            text: text.to_string(),
+            markdown: text.to_string(),
+            turns: 2,
+            label,
+            group,
         }
-        let r = style_probe(&texts, 2, 0.95, 1).unwrap();
-        assert_eq!(r.accuracy, 1.0);
-        assert!(r.p_value <= 0.01, "{}", r.p_value);
+    }
 
-        let same: Vec<(usize, &str)> = (0..40).map(|i| (i % 2, b)).collect();
-        let r = style_probe(&same, 2, 0.95, 1).unwrap();
-        assert!(r.accuracy <= 0.6, "{}", r.accuracy);
-        assert!(r.p_value > 0.05, "{}", r.p_value);
+    /// Answers to 30 prompts by 3 models, with 2 repeats each: identical content per prompt.
+    fn corpus(style: impl Fn(usize, &str) -> String) -> Vec<ProbeDoc> {
+        let topics = [
+            "rice", "tax", "knee", "loan", "visa", "vaccine", "lease", "garden", "battery", "tyre",
+        ];
+        let mut docs = Vec::new();
+        for p in 0..30 {
+            let topic = topics[p % topics.len()];
+            let content = format!(
+                "About the {topic} question number {p}: check the official guidance on {topic}, \
+                 compare two sources, and ask a professional if unsure about {topic} {}.",
+                p * 7 % 13
+            );
+            for model in 0..3 {
+                for repeat in 0..2 {
+                    let _ = repeat;
+                    docs.push(doc(&style(model, &content), model, p * 3 + model));
+                }
+            }
+        }
+        docs
+    }
+
+    #[test]
+    fn a_fingerprinted_set_is_identified() {
+        let docs = corpus(|model, content| match model {
+            0 => format!("## Answer\n\n- **{content}**\n- **Note:** verify."),
+            1 => format!("{content} Hope this helps!"),
+            _ => format!("Certainly. {content}\n\n1. First\n2. Second"),
+        });
+        let r = identifiability(&docs, 3, 0.95, 7, 99).unwrap();
+        assert!(r.accuracy >= 0.95, "{r:?}");
+        assert!(r.p_value <= 0.01, "{r:?}");
+        assert_eq!(r.n_groups, 90);
+        assert!((r.chance - 1.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn models_that_differ_only_in_content_are_not_identified() {
+        // Each prompt's content is the same for every model; only the prompt varies.
+        let docs = corpus(|_, content| content.to_string());
+        let r = identifiability(&docs, 3, 0.95, 7, 99).unwrap();
+        assert!(r.p_value > 0.05, "{r:?}");
+        assert!(r.accuracy < 0.5, "{r:?}");
+    }
+
+    #[test]
+    fn folds_never_split_a_group() {
+        let docs = corpus(|_, c| c.to_string());
+        for seed in 0..20 {
+            assert!(!folds_split_a_group(&docs, 3, seed));
+        }
+    }
+
+    #[test]
+    fn repeats_of_one_transcript_do_not_inflate_accuracy() {
+        // Every item is unique noise, repeated 4 times (as rounds that blind the same
+        // transcripts again): ungrouped folds would "recognise" the repeats.
+        use rand::RngExt;
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut docs = Vec::new();
+        for g in 0..60 {
+            let words: Vec<String> = (0..12)
+                .map(|_| {
+                    (0..6)
+                        .map(|_| rng.random_range(b'a'..=b'z') as char)
+                        .collect()
+                })
+                .collect();
+            let label = rng.random_range(0..2);
+            for _ in 0..4 {
+                docs.push(doc(&words.join(" "), label, g));
+            }
+        }
+        let r = identifiability(&docs, 2, 0.95, 3, 99).unwrap();
+        assert!(r.accuracy < 0.7, "{r:?}");
+        assert!(r.p_value > 0.05, "{r:?}");
     }
 
     #[test]
     fn too_little_data_is_undefined() {
-        assert!(style_probe(&[(0, "a"), (1, "b")], 2, 0.95, 1).is_none());
-        assert!(style_probe(&[(0, "a"); 20], 2, 0.95, 1).is_none());
+        assert!(identifiability(&[doc("a", 0, 0), doc("b", 1, 1)], 2, 0.95, 1, 9).is_none());
+        let one_class: Vec<ProbeDoc> = (0..20).map(|g| doc("a", 0, g)).collect();
+        assert!(identifiability(&one_class, 2, 0.95, 1, 9).is_none());
     }
 }

@@ -43,11 +43,13 @@ pub struct Guess {
     pub answer: String,
 }
 
-/// The blinded text of a transcript as raters saw it, for the style probe.
+/// A blinded transcript as raters saw it, for the style probe (once per cell).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlindedText {
     pub model: String,
-    pub text: String,
+    /// The cell's model × scaffold × prompt: items of one group share a fold.
+    pub group: String,
+    pub turns: Vec<crate::blind::packet::Turn>,
 }
 
 /// The analysis choices: the registered plan, possibly overridden (overrides are deviations).
@@ -1056,17 +1058,24 @@ fn blinding_check(ctx: &Context<'_>) -> BlindingCheck {
     let p_value = chance
         .filter(|_| n > 0)
         .map(|c| binomial_upper_tail(correct as u64, n, c));
-    let texts: Vec<(usize, &str)> = ctx
+    let mut groups: BTreeMap<&str, usize> = BTreeMap::new();
+    let docs: Vec<probe::ProbeDoc> = ctx
         .input
         .texts
         .iter()
-        .filter_map(|t| Some((Context::index(&ctx.models, &t.model)?, t.text.as_str())))
+        .filter_map(|t| {
+            let label = Context::index(&ctx.models, &t.model)?;
+            let next = groups.len();
+            let group = *groups.entry(t.group.as_str()).or_insert(next);
+            Some(crate::blind::round::probe_doc(&t.turns, label, group))
+        })
         .collect();
-    let style_probe = probe::style_probe(
-        &texts,
+    let style_probe = probe::identifiability(
+        &docs,
         ctx.models.len(),
         plan.confidence,
         ctx.seed(&["style-probe"]),
+        probe::PERMUTATIONS,
     )
     .map(|p| StyleProbe {
         method: p.method,
@@ -1075,7 +1084,7 @@ fn blinding_check(ctx: &Context<'_>) -> BlindingCheck {
         accuracy: Estimate::new(Some(p.accuracy), p.accuracy_ci),
         chance: p.chance,
         p_value: Some(p.p_value),
-        per_model: ctx.models.iter().cloned().zip(p.per_model).collect(),
+        per_model: ctx.models.iter().cloned().zip(p.per_class).collect(),
     });
     BlindingCheck {
         answered: answered.len(),

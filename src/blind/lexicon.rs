@@ -1,78 +1,126 @@
-//! The names that give a model away, as data.
+//! The names and phrases that give a model away, as data.
 //!
 //! Raters must not learn which model (or vendor) wrote a transcript, so every model family,
-//! product and vendor name we know of is redacted before packets are written. Many of those names
-//! are also ordinary words ("meta", "nova", "haiku", "grok", "falcon", "command"), and destroying
-//! ordinary English would both hurt the ratings and hint at redaction. Each entry therefore says
-//! *when* its name counts as a model or vendor name ([`Bare`], [`VersionRule`], tiers and deny
-//! lists); [`crate::blind::redact`] applies those rules. The table is current as of late 2026;
-//! studies add their own terms (model aliases, provider-reported versions, the simulated models'
-//! identity terms) through [`crate::blind::redact::Term`].
+//! product, vendor, host and founder name we know of is redacted before packets are written.
+//! The list lives in `lexicon.toml` (embedded in the binary; docs/blinding.md says how to extend
+//! it): one `[[family]]` per maker, each with its terms and the rules for when a term counts as
+//! a name. Many names are also ordinary words ("meta", "nova", "haiku", "grok", "falcon"), and
+//! destroying ordinary English would both hurt the ratings and hint at redaction, so a term says
+//! *when* it is a name ([`Bare`], [`VersionRule`], tiers and deny lists) and the shared
+//! `[context]` phrases say what model context looks like; [`crate::blind::names`] applies them.
+//! The file also holds the fingerprints that are not names (knowledge-cutoff statements, vendor
+//! boilerplate, chat-template tokens, talk about hidden instructions).
 //!
-//! [`is_ordinary_word`] decides whether a single id (a scaffold or model alias) can be scanned for
-//! in packets without false alarms; it uses a list of common English words derived from SCOWL
-//! (`common_words.txt`, with its licence notice).
+//! [`is_ordinary_word`] decides whether a single id (a scaffold or model alias) is an ordinary
+//! word; it uses a list of common English words derived from SCOWL (`common_words.txt`, with its
+//! licence notice).
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::fmt;
 use std::sync::LazyLock;
 
-/// What a redacted span is replaced with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Placeholder {
-    Model,
-    Company,
-    /// An assistant quoting its hidden system prompt.
-    Instructions,
-}
+/// What every redaction is replaced with, whatever it stood for: a placeholder that differed by
+/// kind would itself tell ("trained by [MODEL]" against "trained by [COMPANY]"). The key keeps
+/// the kind.
+pub const PLACEHOLDER: &str = "[REDACTED]";
 
-impl Placeholder {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Placeholder::Model => "[MODEL]",
-            Placeholder::Company => "[COMPANY]",
-            Placeholder::Instructions => "[INSTRUCTIONS]",
-        }
-    }
-}
-
-impl fmt::Display for Placeholder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a term is identifying; the blinding key records redaction counts per category.
+/// Why a span was redacted or removed; the blinding key counts redactions per category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     ModelName,
     ModelVersion,
     Vendor,
+    Product,
+    Host,
+    Person,
     StudyAlias,
+    ScaffoldId,
     Extra,
+    KnowledgeCutoff,
+    Boilerplate,
+    TemplateToken,
+    InstructionTalk,
+    /// An assistant quoting its hidden system prompt.
+    SystemPrompt,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::ModelName => "model name",
+            Category::ModelVersion => "model version",
+            Category::Vendor => "vendor",
+            Category::Product => "product",
+            Category::Host => "host",
+            Category::Person => "person",
+            Category::StudyAlias => "study alias",
+            Category::ScaffoldId => "scaffold id",
+            Category::Extra => "extra redaction term",
+            Category::KnowledgeCutoff => "knowledge cutoff",
+            Category::Boilerplate => "vendor boilerplate",
+            Category::TemplateToken => "chat-template token",
+            Category::InstructionTalk => "talk about instructions",
+            Category::SystemPrompt => "system-prompt sentence",
+        }
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a lexicon term names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TermKind {
+    Vendor,
+    #[default]
+    Model,
+    Product,
+    Host,
+    Person,
+}
+
+impl TermKind {
+    pub fn category(self) -> Category {
+        match self {
+            TermKind::Vendor => Category::Vendor,
+            TermKind::Model => Category::ModelName,
+            TermKind::Product => Category::Product,
+            TermKind::Host => Category::Host,
+            TermKind::Person => Category::Person,
+        }
+    }
+
+    /// Vendors and hosts give model context to a guarded name next to them ("Google's Gemini").
+    pub fn is_maker(self) -> bool {
+        matches!(self, TermKind::Vendor | TermKind::Host)
+    }
 }
 
 /// When the bare name (no version suffix, no model context) is redacted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Bare {
     /// Unambiguous: always (unless the next or previous word is on the deny list).
+    #[default]
     Always,
     /// Only when written with a capital first letter ("Google", not "google it").
     Capitalised,
     /// Only capitalised and not at the start of a sentence ("used Perplexity", not
     /// "Perplexity is a measure of ...").
-    CapitalisedMidSentence,
-    /// Never: only in model context (a version, a vendor before it, "I'm X", "X, an AI ...").
-    Never,
+    MidSentence,
+    /// Only in model context (a version, a vendor next to it, "I'm X", "X, an AI ...", a
+    /// signature, a JSON value, or written so as to evade matching).
+    Context,
 }
 
 /// Whether the name takes a version suffix ("-4o", " 3.5 Sonnet", "-20241022", "-8B-Instruct"),
-/// and which suffixes put a guarded name ([`Bare`] other than `Always`) in model context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// and which suffixes put a guarded name in model context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VersionRule {
     /// Takes no suffix (vendors).
@@ -88,31 +136,44 @@ pub enum VersionRule {
     Size,
 }
 
-/// One built-in model, product or vendor name.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct LexiconEntry {
-    /// Canonical spelling.
-    pub name: &'static str,
-    /// Regex over the normalised text (NFKC, default-ignorables removed, `_` read as `-`),
-    /// case-insensitive unless it says `(?-i:...)`. `~` stands for an optional separator (space,
-    /// hyphen, dot, none). Alternatives are tried in order at each position, so a longer one
-    /// that starts like a shorter one must come first ("ernie~bot|(?-i:ERNIE)").
-    pub pattern: &'static str,
-    pub placeholder: Placeholder,
-    pub category: Category,
-    pub bare: Bare,
-    pub version: VersionRule,
-    /// Suffix words that also put a guarded name in model context ("Pro" in "Gemini Pro").
-    pub tiers: &'static [&'static str],
-    /// A bare match is kept when the next word is one of these ("Claude Shannon").
-    pub deny_next: &'static [&'static str],
-    /// A bare match is kept when the previous word is one of these ("Jean-Claude").
-    pub deny_prev: &'static [&'static str],
-    /// A bare match is kept when a hyphen and a letter follow ("Meta-analysis").
-    pub deny_hyphenated: bool,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Case {
+    #[default]
+    Any,
+    /// Letters must be written as in the form ("PaLM", "AWS", "Command R").
+    Exact,
 }
 
-impl LexiconEntry {
+/// One term of the lexicon: the forms of one name and when they count.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LexiconTerm {
+    pub family: String,
+    /// The first form: how the leak report names the term.
+    pub name: String,
+    pub kind: TermKind,
+    pub forms: Vec<String>,
+    #[serde(flatten)]
+    pub rules: TermRules,
+}
+
+/// How one name is matched and when it counts (lexicon.toml's term fields; study terms get
+/// plain rules).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TermRules {
+    pub case: Case,
+    pub bare: Bare,
+    pub version: VersionRule,
+    pub tiers: Vec<String>,
+    pub context_after: Vec<String>,
+    pub deny_next: Vec<String>,
+    pub deny_prev: Vec<String>,
+    pub deny_hyphenated: bool,
+    /// The forms' separators must be written ("x.ai", not "xai").
+    pub separators_required: bool,
+}
+
+impl TermRules {
     /// Whether the name is also an ordinary word or given name, so that the redactor leaves it
     /// alone outside model context.
     pub fn is_guarded(&self) -> bool {
@@ -120,571 +181,186 @@ impl LexiconEntry {
     }
 }
 
-const MODEL: LexiconEntry = LexiconEntry {
-    name: "",
-    pattern: "",
-    placeholder: Placeholder::Model,
-    category: Category::ModelName,
-    bare: Bare::Always,
-    version: VersionRule::Any,
-    tiers: &[],
-    deny_next: &[],
-    deny_prev: &[],
-    deny_hyphenated: false,
-};
+/// Phrases that make model context, shared by every term (see lexicon.toml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ContextPhrases {
+    pub self_before: Vec<String>,
+    pub made_by_before: Vec<String>,
+    pub after_name: Vec<String>,
+    pub after_name_at_start: Vec<String>,
+    pub model_nouns: Vec<String>,
+    pub key_names: Vec<String>,
+    pub glue_suffixes: Vec<String>,
+    pub glue_prefixes: Vec<String>,
+}
 
-const VENDOR: LexiconEntry = LexiconEntry {
-    placeholder: Placeholder::Company,
-    category: Category::Vendor,
-    version: VersionRule::None,
-    ..MODEL
-};
+/// A fingerprint that is not a name; each kind can be switched off in `[blinding.fingerprints]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FingerprintKind {
+    KnowledgeCutoff,
+    Boilerplate,
+    TemplateToken,
+    InstructionTalk,
+}
 
-const fn model(name: &'static str, pattern: &'static str) -> LexiconEntry {
-    LexiconEntry {
-        name,
-        pattern,
-        ..MODEL
+impl FingerprintKind {
+    pub const ALL: [FingerprintKind; 4] = [
+        FingerprintKind::KnowledgeCutoff,
+        FingerprintKind::Boilerplate,
+        FingerprintKind::TemplateToken,
+        FingerprintKind::InstructionTalk,
+    ];
+
+    pub fn category(self) -> Category {
+        match self {
+            FingerprintKind::KnowledgeCutoff => Category::KnowledgeCutoff,
+            FingerprintKind::Boilerplate => Category::Boilerplate,
+            FingerprintKind::TemplateToken => Category::TemplateToken,
+            FingerprintKind::InstructionTalk => Category::InstructionTalk,
+        }
     }
 }
 
-const fn vendor(name: &'static str, pattern: &'static str) -> LexiconEntry {
-    LexiconEntry {
-        name,
-        pattern,
-        ..VENDOR
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FingerprintAction {
+    /// Replaced by the placeholder.
+    Redact,
+    /// Deleted (chat-template tokens and reasoning blocks, which carry nothing for raters).
+    Remove,
 }
 
-/// A model name that is also an ordinary word: only in model context.
-const fn guarded_model(
-    name: &'static str,
-    pattern: &'static str,
-    version: VersionRule,
-    tiers: &'static [&'static str],
-) -> LexiconEntry {
-    LexiconEntry {
-        name,
-        pattern,
-        bare: Bare::Never,
-        version,
-        tiers,
-        ..MODEL
-    }
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FingerprintSpec {
+    pub kind: FingerprintKind,
+    pub action: FingerprintAction,
+    /// Extend each match to the end of its clause.
+    #[serde(default)]
+    pub clause: bool,
+    pub patterns: Vec<String>,
 }
 
-const fn capitalised_vendor(
-    name: &'static str,
-    pattern: &'static str,
+/// The whole lexicon.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Lexicon {
+    pub context: ContextPhrases,
+    pub terms: Vec<LexiconTerm>,
+    pub fingerprints: Vec<FingerprintSpec>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LexiconError {
+    #[error("lexicon: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("lexicon: family '{family}' has a term without forms")]
+    NoForms { family: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLexicon {
+    context: ContextPhrases,
+    family: Vec<RawFamily>,
+    #[serde(default)]
+    fingerprint: Vec<FingerprintSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFamily {
+    name: String,
+    term: Vec<RawTerm>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTerm {
+    #[serde(default)]
+    kind: TermKind,
+    forms: Vec<String>,
+    #[serde(default)]
+    case: Case,
+    #[serde(default)]
     bare: Bare,
-    deny_next: &'static [&'static str],
-) -> LexiconEntry {
-    LexiconEntry {
-        name,
-        pattern,
-        bare,
-        deny_next,
-        ..VENDOR
-    }
+    version: Option<VersionRule>,
+    #[serde(default)]
+    tiers: Vec<String>,
+    #[serde(default)]
+    context_after: Vec<String>,
+    #[serde(default)]
+    deny_next: Vec<String>,
+    #[serde(default)]
+    deny_prev: Vec<String>,
+    #[serde(default)]
+    deny_hyphenated: bool,
+    #[serde(default)]
+    separators_required: bool,
 }
 
-/// Products named in ordinary advice ("search Google Scholar", "open it in Microsoft Excel"):
-/// redacting the vendor there would garble the answer without hiding any model's identity.
-const GOOGLE_PRODUCTS: &[&str] = &[
-    "scholar",
-    "maps",
-    "search",
-    "docs",
-    "drive",
-    "sheets",
-    "slides",
-    "translate",
-    "calendar",
-    "play",
-    "chrome",
-    "earth",
-    "trends",
-    "flights",
-    "forms",
-    "photos",
-    "meet",
-    "account",
-    "pay",
-];
-const MICROSOFT_PRODUCTS: &[&str] = &[
-    "excel",
-    "word",
-    "teams",
-    "office",
-    "outlook",
-    "windows",
-    "edge",
-    "access",
-    "powerpoint",
-    "onedrive",
-    "365",
-    "authenticator",
-    "store",
-    "defender",
-    "sql",
-    "azure",
-];
+const LEXICON_TOML: &str = include_str!("lexicon.toml");
 
-/// Words after "Meta" that make it the prefix, not the company ("Meta data", "Meta analysis").
-const META_NOT_COMPANY: &[&str] = &[
-    "analysis",
-    "analyses",
-    "analytic",
-    "analytical",
-    "data",
-    "tag",
-    "tags",
-    "description",
-    "descriptions",
-    "level",
-    "learning",
-    "information",
-    "programming",
-    "ethics",
-    "ethical",
-    "physics",
-    "cognition",
-    "cognitive",
-    "narrative",
-    "commentary",
-    "question",
-    "questions",
-    "discussion",
-    "joke",
-    "humor",
-    "humour",
-    "game",
-    "gaming",
-    "class",
-    "classes",
-    "object",
-    "objects",
-    "character",
-    "key",
-    "keys",
-    "field",
-    "fields",
-    "study",
-    "studies",
-    "review",
-    "reviews",
-    "regression",
-    "heuristic",
-    "heuristics",
-    "reasoning",
-    "theory",
-    "language",
-    "awareness",
-    "knowledge",
-    "mathematics",
-    "prompt",
-    "prompting",
-    "comment",
-    "comments",
-    "point",
-    "argument",
-];
+/// Parses a lexicon file (the built-in one is `lexicon.toml`).
+pub fn parse(text: &str) -> Result<Lexicon, LexiconError> {
+    let raw: RawLexicon = toml::from_str(text)?;
+    let lower =
+        |v: Vec<String>| -> Vec<String> { v.into_iter().map(|s| s.to_lowercase()).collect() };
+    let mut terms = Vec::new();
+    for family in raw.family {
+        for t in family.term {
+            let Some(name) = t.forms.first().cloned() else {
+                return Err(LexiconError::NoForms {
+                    family: family.name.clone(),
+                });
+            };
+            let version = t.version.unwrap_or(match t.kind {
+                TermKind::Model | TermKind::Product => VersionRule::Any,
+                _ => VersionRule::None,
+            });
+            terms.push(LexiconTerm {
+                family: family.name.clone(),
+                name,
+                kind: t.kind,
+                forms: t.forms,
+                rules: TermRules {
+                    case: t.case,
+                    bare: t.bare,
+                    version,
+                    tiers: lower(t.tiers),
+                    context_after: lower(t.context_after),
+                    deny_next: lower(t.deny_next),
+                    deny_prev: lower(t.deny_prev),
+                    deny_hyphenated: t.deny_hyphenated,
+                    separators_required: t.separators_required,
+                },
+            });
+        }
+    }
+    let c = raw.context;
+    Ok(Lexicon {
+        context: ContextPhrases {
+            self_before: lower(c.self_before),
+            made_by_before: lower(c.made_by_before),
+            after_name: lower(c.after_name),
+            after_name_at_start: lower(c.after_name_at_start),
+            model_nouns: lower(c.model_nouns),
+            key_names: lower(c.key_names),
+            glue_suffixes: lower(c.glue_suffixes),
+            glue_prefixes: lower(c.glue_prefixes),
+        },
+        terms,
+        fingerprints: raw.fingerprint,
+    })
+}
 
-const CLAUDE_NOT_MODEL: &[&str] = &[
-    "shannon",
-    "monet",
-    "debussy",
-    "levi",
-    "lévi",
-    "bernard",
-    "chabrol",
-    "lorrain",
-    "rains",
-    "makelele",
-    "makélélé",
-    "giroud",
-    "van",
-    "cahun",
-    "lelouch",
-    "berri",
-    "pompidou",
-    "frollo",
-];
+static BUILTIN: LazyLock<Lexicon> =
+    LazyLock::new(|| parse(LEXICON_TOML).expect("lexicon.toml is valid (a unit test parses it)"));
 
-/// The built-in lexicon. Order matters only for ties (same span): earlier entries win.
-pub const BUILTIN: &[LexiconEntry] = &[
-    // OpenAI.
-    vendor("OpenAI", r"openai|open-ai|(?-i:Open AI)"),
-    model("ChatGPT", "chat~gpt"),
-    LexiconEntry {
-        deny_next: &[
-            "partition",
-            "partitions",
-            "partitioned",
-            "partitioning",
-            "disk",
-            "disks",
-            "table",
-            "header",
-            "scheme",
-            "drive",
-            "drives",
-            "format",
-            "formatted",
-            "layout",
-            "label",
-        ],
-        tiers: &["oss", "image", "realtime", "audio"],
-        ..model("GPT", "gpts?")
-    },
-    guarded_model(
-        "o1",
-        "o[1345]",
-        VersionRule::Joined,
-        &["mini", "pro", "preview", "high", "low", "medium", "deep"],
-    ),
-    model("DALL-E", "dall~e"),
-    LexiconEntry {
-        bare: Bare::Capitalised,
-        ..model("Sora", "sora")
-    },
-    guarded_model("Codex", "codex", VersionRule::Any, &["cli", "mini"]),
-    // Anthropic.
-    LexiconEntry {
-        deny_next: &[
-            "principle",
-            "principles",
-            "bias",
-            "reasoning",
-            "argument",
-            "arguments",
-            "coincidence",
-            "coincidences",
-            "selection",
-            "considerations",
-        ],
-        ..vendor("Anthropic", "anthropic")
-    },
-    LexiconEntry {
-        deny_next: CLAUDE_NOT_MODEL,
-        deny_prev: &["jean"],
-        ..model("Claude", "claude")
-    },
-    guarded_model("Sonnet", "opus|sonnet|haiku", VersionRule::ClaudeTier, &[]),
-    model("3.5 Sonnet", r"[3-9]\.[0-9]~(?:opus|sonnet|haiku)"),
-    // Google.
-    capitalised_vendor("Google", "google", Bare::Capitalised, GOOGLE_PRODUCTS),
-    vendor("Google DeepMind", "google~deep-?mind"),
-    vendor("DeepMind", "deep-?mind"),
-    guarded_model(
-        "Gemini",
-        "gemini",
-        VersionRule::Any,
-        &[
-            "pro", "flash", "ultra", "nano", "advanced", "live", "cli", "lite", "exp",
-        ],
-    ),
-    guarded_model("Gemma", "gemma", VersionRule::Any, &["it"]),
-    guarded_model("Bard", "bard", VersionRule::None, &[]),
-    model("PaLM", "(?-i:PaLM)"),
-    guarded_model("PaLM", "palm", VersionRule::Joined, &[]),
-    model("LaMDA", "(?-i:LaMDA)"),
-    model("NotebookLM", "notebook~lm"),
-    guarded_model("Imagen", "imagen", VersionRule::Any, &[]),
-    guarded_model("Veo", "veo", VersionRule::Any, &[]),
-    // Meta.
-    LexiconEntry {
-        deny_next: META_NOT_COMPANY,
-        deny_hyphenated: true,
-        ..capitalised_vendor("Meta", "meta", Bare::Capitalised, &[])
-    },
-    vendor("Meta AI", "meta~ai"),
-    vendor("Meta Platforms", "meta~platforms"),
-    model("Meta Llama", "meta~llama"),
-    guarded_model("Llama", "llama", VersionRule::Any, &["guard"]),
-    model("LLaMA", "(?-i:LLaMA|LLAMA)"),
-    model("Code Llama", "code~llama"),
-    // Mistral.
-    vendor("Mistral AI", "mistral~ai"),
-    capitalised_vendor("Mistral", "mistral", Bare::Capitalised, &["wind", "winds"]),
-    guarded_model(
-        "Mistral",
-        "mistral",
-        VersionRule::Any,
-        &[
-            "large", "medium", "small", "tiny", "nemo", "saba", "instruct",
-        ],
-    ),
-    model(
-        "Mixtral",
-        "mixtral|codestral|pixtral|ministral|magistral|devstral|voxtral",
-    ),
-    LexiconEntry {
-        version: VersionRule::None,
-        ..model("Le Chat", "(?-i:Le Chat)")
-    },
-    // Cohere.
-    capitalised_vendor("Cohere", "cohere", Bare::CapitalisedMidSentence, &[]),
-    vendor("Cohere For AI", "cohere~(?:for~ai|labs|ai)"),
-    LexiconEntry {
-        version: VersionRule::None,
-        ..model(
-            "Command R+",
-            r"(?-i:Command R\+)|command-r-plus|command-r7b",
-        )
-    },
-    guarded_model(
-        "Command R",
-        "command-(?:r|a)|(?-i:Command [RA])",
-        VersionRule::Any,
-        &[
-            "plus",
-            "vision",
-            "reasoning",
-            "translate",
-            "light",
-            "nightly",
-        ],
-    ),
-    guarded_model("Aya", "aya", VersionRule::Any, &["expanse", "vision"]),
-    // xAI.
-    vendor("xAI", r"(?-i:xAI)|x\.ai|xai-org|x-ai"),
-    guarded_model(
-        "Grok",
-        "grok",
-        VersionRule::Any,
-        &["heavy", "beta", "mini", "code"],
-    ),
-    // DeepSeek (company and model share the name).
-    vendor("DeepSeek", "deep-?seek(?:~ai)?"),
-    guarded_model(
-        "DeepSeek",
-        "deep-?seek",
-        VersionRule::Any,
-        &["chat", "coder", "reasoner", "math", "prover", "vl"],
-    ),
-    // Alibaba.
-    model("Qwen", "qwen|qwq"),
-    vendor("Alibaba", "alibaba"),
-    model("Tongyi", "tongyi(?:~qianwen)?"),
-    // Microsoft.
-    LexiconEntry {
-        deny_next: MICROSOFT_PRODUCTS,
-        ..vendor("Microsoft", "microsoft")
-    },
-    LexiconEntry {
-        bare: Bare::Capitalised,
-        ..model("Copilot", "copilot")
-    },
-    LexiconEntry {
-        bare: Bare::Capitalised,
-        version: VersionRule::None,
-        deny_prev: &["chandler"],
-        ..model("Bing", "bing")
-    },
-    model("Bing Chat", "bing~chat"),
-    guarded_model("Phi", "phi", VersionRule::Any, &[]),
-    // Amazon.
-    LexiconEntry {
-        deny_prev: &["the"],
-        ..capitalised_vendor(
-            "Amazon",
-            "amazon",
-            Bare::Capitalised,
-            &[
-                "rainforest",
-                "rainforests",
-                "rain",
-                "river",
-                "basin",
-                "jungle",
-                "forest",
-                "forests",
-                "delta",
-                "region",
-                "warrior",
-                "warriors",
-                "women",
-                "parrot",
-                "parrots",
-                "tribe",
-                "tribes",
-                "biome",
-            ],
-        )
-    },
-    vendor("Amazon Web Services", "amazon~web~services"),
-    // "AWS" is mostly the cloud in everyday answers ("an AWS access key"); only in model context.
-    LexiconEntry {
-        bare: Bare::Never,
-        ..vendor("AWS", "(?-i:AWS)")
-    },
-    LexiconEntry {
-        bare: Bare::Never,
-        ..vendor("Bedrock", "bedrock")
-    },
-    model("Amazon Nova", "amazon~nova"),
-    guarded_model(
-        "Nova",
-        "nova",
-        VersionRule::Any,
-        &[
-            "pro", "lite", "micro", "premier", "canvas", "reel", "sonic", "act",
-        ],
-    ),
-    model("Amazon Titan", "amazon~titan"),
-    guarded_model(
-        "Titan",
-        "titan",
-        VersionRule::Joined,
-        &[
-            "text",
-            "embed",
-            "embeddings",
-            "image",
-            "express",
-            "lite",
-            "premier",
-            "multimodal",
-        ],
-    ),
-    // AI21.
-    vendor("AI21", "ai21(?:~labs)?"),
-    guarded_model(
-        "Jamba",
-        "jamba",
-        VersionRule::Any,
-        &["mini", "large", "instruct"],
-    ),
-    // Perplexity.
-    vendor("Perplexity AI", "perplexity~ai"),
-    capitalised_vendor(
-        "Perplexity",
-        "perplexity",
-        Bare::CapitalisedMidSentence,
-        &["score", "scores", "metric"],
-    ),
-    guarded_model(
-        "Perplexity",
-        "perplexity",
-        VersionRule::Any,
-        &["pro", "sonar"],
-    ),
-    guarded_model(
-        "Sonar",
-        "sonar",
-        VersionRule::Any,
-        &["pro", "reasoning", "deep"],
-    ),
-    // Reka.
-    vendor("Reka", "reka"),
-    guarded_model(
-        "Reka",
-        "reka",
-        VersionRule::Any,
-        &["core", "flash", "edge", "spark"],
-    ),
-    // Inflection.
-    vendor("Inflection AI", "inflection~ai"),
-    capitalised_vendor(
-        "Inflection",
-        "inflection",
-        Bare::CapitalisedMidSentence,
-        &["point", "points"],
-    ),
-    LexiconEntry {
-        version: VersionRule::None,
-        ..model(
-            "Inflection Pi",
-            r"inflection~pi|(?-i:Pi), your personal ai|pi\.ai",
-        )
-    },
-    // 01.AI.
-    vendor("01.AI", "01[-.·]?ai|lingyiwanwu"),
-    guarded_model(
-        "Yi",
-        "yi",
-        VersionRule::Size,
-        &["large", "lightning", "vision", "medium", "spark"],
-    ),
-    // Zhipu.
-    vendor("Zhipu", r"zhipu(?:~ai)?|z\.ai|zai-org|thudm"),
-    guarded_model("GLM", "glm", VersionRule::Joined, &[]),
-    model("ChatGLM", "chat~glm"),
-    // Moonshot.
-    vendor("Moonshot AI", "moonshot~ai"),
-    LexiconEntry {
-        bare: Bare::Never,
-        ..vendor("Moonshot", "moonshot")
-    },
-    guarded_model("Kimi", "kimi", VersionRule::Any, &[]),
-    // MiniMax.
-    vendor("MiniMax", "(?-i:MiniMax)"),
-    guarded_model("MiniMax", "minimax", VersionRule::Joined, &["text"]),
-    // Baidu.
-    vendor("Baidu", "baidu"),
-    model("ERNIE", "ernie~bot|(?-i:ERNIE)"),
-    guarded_model("ERNIE", "ernie", VersionRule::Any, &[]),
-    // Tencent.
-    vendor("Tencent", "tencent"),
-    model("Hunyuan", "hunyuan"),
-    // IBM.
-    vendor("IBM", "(?-i:IBM)"),
-    model("IBM Granite", "ibm~granite"),
-    guarded_model("Granite", "granite", VersionRule::Any, &[]),
-    // NVIDIA.
-    vendor("NVIDIA", "nvidia"),
-    model("Nemotron", "nemotron"),
-    // TII.
-    vendor("TII", "(?-i:TII)|tiiuae|technology~innovation~institute"),
-    guarded_model("Falcon", "falcon", VersionRule::Size, &[]),
-    // LMSYS.
-    vendor("LMSYS", "lmsys"),
-    guarded_model("Vicuna", "vicuna", VersionRule::Size, &[]),
-    // Hosts and hubs.
-    vendor("Hugging Face", r"huggingface|hf\.co"),
-    capitalised_vendor("Hugging Face", "hugging~face", Bare::Capitalised, &[]),
-    model("HuggingChat", "hugging~chat"),
-    vendor("OpenRouter", "openrouter|(?-i:Open ?Router)"),
-    vendor("Together AI", r"together\.ai|togetherai|together-ai"),
-    capitalised_vendor(
-        "Together AI",
-        "(?-i:Together AI)",
-        Bare::CapitalisedMidSentence,
-        &[],
-    ),
-    vendor("Groq", "groq"),
-    vendor("Fireworks AI", "fireworks~ai"),
-    vendor("Cerebras", "cerebras"),
-    vendor("Ollama", "ollama"),
-    vendor("Databricks", "databricks"),
-    model("DBRX", "dbrx"),
-    model("Snowflake Arctic", "snowflake~arctic"),
-    vendor("Character.AI", r"character\.ai|(?-i:Character AI)"),
-    // Others.
-    vendor("Nous Research", "nous~research"),
-    guarded_model("Hermes", "hermes", VersionRule::Any, &[]),
-    vendor(
-        "Allen Institute for AI",
-        "allen~institute~for~ai|allen~ai|(?-i:AI2|Ai2)",
-    ),
-    model("OLMo", "(?-i:OLMo)"),
-    guarded_model("OLMo", "olmo", VersionRule::Any, &[]),
-    guarded_model("Tülu", "t[uü]lu", VersionRule::Any, &[]),
-    vendor("ByteDance", "byte~dance"),
-    model("Doubao", "doubao"),
-    model("Baichuan", "baichuan"),
-    model("InternLM", "intern~lm"),
-    vendor("StepFun", "stepfun"),
-    vendor("SenseTime", "sensetime"),
-    model("SenseNova", "sensenova"),
-    model("Apple Intelligence", "(?-i:Apple Intelligence)"),
-    model("Midjourney", "midjourney"),
-];
-
-/// The built-in lexicon as data.
-pub fn builtin() -> &'static [LexiconEntry] {
-    BUILTIN
+/// The built-in lexicon.
+pub fn builtin() -> &'static Lexicon {
+    &BUILTIN
 }
 
 static COMMON_WORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
@@ -736,32 +412,23 @@ pub(crate) fn inflection_bases(word: &str) -> Vec<String> {
     bases
 }
 
-/// Whether `id` names built-in entries, and if so whether all of them are guarded. Case-sensitive
-/// entries ("LLaMA") compare exactly, the others in lowercase; an entry's names are its canonical
-/// name and the plain-word alternatives of its pattern ("opus|sonnet|haiku").
+/// Whether `id` names built-in terms, and if so whether all of them are guarded. Exact-case
+/// terms ("LLaMA") compare exactly, the others in lowercase.
 fn lexicon_verdict(id: &str, lowercase: &str) -> Option<bool> {
     let mut found = None;
-    for entry in BUILTIN {
-        let case_sensitive = entry.pattern.starts_with("(?-i:");
-        let plain = entry
-            .pattern
-            .split('|')
-            .filter(|alt| alt.chars().all(|c| c.is_ascii_lowercase()));
-        let names_it = std::iter::once(entry.name).chain(plain).any(|name| {
-            if case_sensitive {
-                name == id
-            } else {
-                name.to_lowercase() == lowercase
-            }
+    for term in &builtin().terms {
+        let names_it = term.forms.iter().any(|form| match term.rules.case {
+            Case::Exact => form == id,
+            Case::Any => form.to_lowercase() == lowercase,
         });
         if names_it {
-            found = Some(found.unwrap_or(true) && entry.is_guarded());
+            found = Some(found.unwrap_or(true) && term.rules.is_guarded());
         }
     }
     found
 }
 
-fn is_common_word(word: &str) -> bool {
+pub(crate) fn is_common_word(word: &str) -> bool {
     COMMON_WORDS.contains(word) || inflection_bases(word).iter().any(|b| is_common_word(b))
 }
 
@@ -773,7 +440,7 @@ fn is_common_word(word: &str) -> bool {
 ///    distinctive ("verif-v2", "sim-alpha", "gpt4o"), and so is one with a capital inside that
 ///    is not all capitals ("SimAlpha", "xAI"). An empty id is ordinary (there is nothing to scan).
 /// 2. A built-in lexicon name is ordinary exactly when the redactor guards it
-///    ([`LexiconEntry::is_guarded`]): "gemini", "meta", "llama" are, "claude", "deepseek" are not.
+///    ([`TermRules::is_guarded`]): "gemini", "meta", "llama" are, "claude", "deepseek" are not.
 /// 3. Otherwise it is ordinary when it is a common English word (SCOWL levels 10 and 20 plus a
 ///    few study-design words such as "baseline", "placebo", "vanilla"), possibly inflected
 ///    ("verified", "controls"), or two such words of at least three letters run together
@@ -802,6 +469,7 @@ pub fn is_ordinary_word(id: &str) -> bool {
     })
 }
 
+#[cfg(test)]
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -846,6 +514,52 @@ mod tests {
         for (id, expected) in table {
             assert_eq!(is_ordinary_word(id), expected, "{id:?}");
         }
+    }
+
+    #[test]
+    fn the_builtin_lexicon_parses_and_covers_every_family_of_the_issue() {
+        let lexicon = builtin();
+        let families: HashSet<&str> = lexicon.terms.iter().map(|t| t.family.as_str()).collect();
+        for family in [
+            "OpenAI",
+            "Anthropic",
+            "Google",
+            "Meta",
+            "Mistral",
+            "Alibaba",
+            "DeepSeek",
+            "xAI",
+            "Microsoft",
+            "Amazon",
+            "Cohere",
+            "AI21",
+            "Moonshot",
+            "Zhipu",
+            "Baidu",
+            "ByteDance",
+            "Tencent",
+            "01.AI",
+            "IBM",
+            "NVIDIA",
+            "TII",
+            "Reka",
+            "Perplexity",
+        ] {
+            assert!(families.contains(family), "{family}");
+        }
+        for kind in FingerprintKind::ALL {
+            assert!(
+                lexicon.fingerprints.iter().any(|f| f.kind == kind),
+                "{kind:?}"
+            );
+        }
+        assert!(lexicon.terms.iter().any(|t| t.kind == TermKind::Person));
+        assert!(matches!(
+            parse(
+                "[context]\nself_before = []\n[[family]]\nname = \"x\"\n[[family.term]]\nforms = []\n"
+            ),
+            Err(LexiconError::Toml(_)) | Err(LexiconError::NoForms { .. })
+        ));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use minijinja::{AutoEscape, Environment};
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::ops::Range;
 
 use crate::provider::Role;
 use crate::study::{Dimension, Rubric};
@@ -71,33 +72,51 @@ pub fn instructions(rubric: &Rubric) -> &str {
         .unwrap_or(DEFAULT_INSTRUCTIONS)
 }
 
-/// Markdown to sanitised HTML, with every active or remote element neutralised.
-pub fn render_markdown(text: &str) -> String {
+/// The markdown options of the rating form: tables and strikethrough.
+fn markdown_options() -> Options {
     let mut options = Options::empty();
     options.insert(Options::ENABLE_TABLES);
     options.insert(Options::ENABLE_STRIKETHROUGH);
-    let mut in_image = false;
-    let events = Parser::new_ext(text, options).filter_map(|event| match event {
-        // Raw HTML from a model is shown as the text it is, never interpreted.
-        Event::Html(html) | Event::InlineHtml(html) => Some(Event::Text(html)),
-        Event::Start(Tag::Image { dest_url, .. }) => {
-            in_image = true;
-            Some(Event::Text(CowStr::from(format!("[image: {dest_url} — "))))
+    options
+}
+
+/// The markdown events a rater's page is rendered from, with the source range of each: raw
+/// HTML a model wrote becomes text, images become the text `[image: URL — alt]` and links
+/// `[URL] text`. Text the form adds itself (`[image: `, `] `) has an empty range at the place it
+/// stands for. [`render_markdown`] renders these events and `blind::visible` reads what they
+/// show, so the redactor and the leak gate see exactly what the page shows.
+pub fn rater_events(text: &str) -> Vec<(Event<'_>, Range<usize>)> {
+    let mut out = Vec::new();
+    for (event, range) in Parser::new_ext(text, markdown_options()).into_offset_iter() {
+        let here = range.start..range.start;
+        match event {
+            // Raw HTML from a model is shown as the text it is, never interpreted.
+            Event::Html(html) | Event::InlineHtml(html) => out.push((Event::Text(html), range)),
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                out.push((Event::Text(CowStr::from("[image: ")), here.clone()));
+                out.push((Event::Text(dest_url), range));
+                out.push((Event::Text(CowStr::from(" — ")), here));
+            }
+            Event::End(TagEnd::Image) => {
+                out.push((Event::Text(CowStr::from("]")), range.end..range.end));
+            }
+            // Links keep their text and show their target as text; nothing is clickable.
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                out.push((Event::Text(CowStr::from("[")), here.clone()));
+                out.push((Event::Text(dest_url), range));
+                out.push((Event::Text(CowStr::from("] ")), here));
+            }
+            Event::End(TagEnd::Link) => {}
+            other => out.push((other, range)),
         }
-        Event::End(TagEnd::Image) => {
-            in_image = false;
-            Some(Event::Text(CowStr::from("]")))
-        }
-        // Links keep their text and show their target as text; nothing is clickable.
-        Event::Start(Tag::Link { dest_url, .. }) => {
-            Some(Event::Text(CowStr::from(format!("[{dest_url}] "))))
-        }
-        Event::End(TagEnd::Link) => None,
-        other if in_image => Some(other),
-        other => Some(other),
-    });
+    }
+    out
+}
+
+/// Markdown to sanitised HTML, with every active or remote element neutralised.
+pub fn render_markdown(text: &str) -> String {
     let mut html = String::new();
-    pulldown_cmark::html::push_html(&mut html, events);
+    pulldown_cmark::html::push_html(&mut html, rater_events(text).into_iter().map(|(e, _)| e));
     sanitizer().clean(&html).to_string()
 }
 

@@ -1,27 +1,35 @@
 //! One blinding round, built entirely in memory: redacted items with random ids, the assignment
-//! to raters, every packet file, the key, and the leak gate's verdict on the packets. Pure: the
-//! caller reads the run and writes the files (all at once, or none).
+//! to raters, every packet file, the key, the identifiability audit and the leak gate's verdict.
+//! Pure: the caller reads the run and writes the files (all at once, or none).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::assign::{self, AssignError};
-use super::lexicon::{self, Category, Placeholder};
+use super::gate::{self, Leak, LeakReport, Seen};
+use super::lexicon::{self, Category, FingerprintKind};
+use super::names::StudyTerm;
+use super::normalise::Invisible;
 use super::packet::{self, Item, Packet, Turn};
-use super::redact::{self, Hit, Needle, NeedleCategory, Redactor, Scanner, Term, TurnRole};
+use super::redact::{self, RedactOptions, Redactor, TurnRole, study_term};
+use super::visible::markdown_units;
+use crate::analyze::probe::{self, ProbeDoc, ProbeResult};
 use crate::hash::{derive_seed, sha256_hex};
 use crate::provider::{ProviderKind, Role};
 use crate::run::record::TranscriptRecord;
 use crate::sim::model::{SimModel, identity_terms};
 use crate::store::to_json_bytes;
-use crate::study::{Rubric, Study};
+use crate::study::{FingerprintSwitches, Rubric, Study};
 
 pub const KEY_FILE: &str = "key.json";
 pub const PACKETS_DIR: &str = "packets";
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// In the round folder, outside `packets/`: it names what leaked where, so it is kept like the
+/// key.
+pub const LEAK_REPORT_FILE: &str = "leak-report.json";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,6 +53,9 @@ pub struct Key {
     pub raters: Vec<String>,
     pub per_item: u32,
     pub items: Vec<KeyItem>,
+    /// The identifiability audit in full (per-class accuracies included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifiability: Option<Identifiability>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,10 +67,97 @@ pub struct KeyItem {
     pub prompt: String,
     pub repeat: u32,
     pub raters: Vec<String>,
-    /// Placeholders inserted, per category of identifying term.
+    /// Redactions (placeholders inserted, spans removed), per category.
     pub redactions: BTreeMap<Category, u32>,
-    /// Spans where the assistant quoted its hidden system prompt.
+    /// Spans where the assistant quoted its hidden system prompt (also in `redactions` as
+    /// `system_prompt`).
     pub quoted_instructions: u32,
+    /// Invisible characters removed, per class.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub removed_characters: BTreeMap<Invisible, u32>,
+}
+
+/// The identifiability audit: how well simple classifiers predict the condition from the items
+/// as raters see them (see [`crate::analyze::probe`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identifiability {
+    /// Predicting the model; `None` with fewer than two models or too few groups.
+    pub model: Option<ProbeResult>,
+    pub scaffold: Option<ProbeResult>,
+    /// Class names, in the order of `per_class`.
+    pub models: Vec<String>,
+    pub scaffolds: Vec<String>,
+    /// The `[blinding] identifiability_margin` the warnings used.
+    pub margin: f64,
+}
+
+/// The audit's headline figures, as `packets/manifest.json` records them (no per-class figures).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditFigure {
+    pub accuracy: f64,
+    pub chance: f64,
+    pub p_value: f64,
+    pub n_items: usize,
+    pub n_groups: usize,
+    pub folds: usize,
+    pub permutations: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditSummary {
+    pub method: String,
+    pub model: Option<AuditFigure>,
+    pub scaffold: Option<AuditFigure>,
+}
+
+impl Identifiability {
+    pub fn summary(&self) -> AuditSummary {
+        let figure = |r: &Option<ProbeResult>| {
+            r.as_ref().map(|r| AuditFigure {
+                accuracy: r.accuracy,
+                chance: r.chance,
+                p_value: r.p_value,
+                n_items: r.n_items,
+                n_groups: r.n_groups,
+                folds: r.folds,
+                permutations: r.permutations,
+            })
+        };
+        AuditSummary {
+            method: self
+                .model
+                .as_ref()
+                .or(self.scaffold.as_ref())
+                .map_or_else(String::new, |r| r.method.clone()),
+            model: figure(&self.model),
+            scaffold: figure(&self.scaffold),
+        }
+    }
+
+    /// Lines for the terminal, and warnings for figures above the margin.
+    pub fn report(&self) -> (Vec<String>, Vec<String>) {
+        let mut lines = Vec::new();
+        let mut warnings = Vec::new();
+        for (what, result) in [("model", &self.model), ("scaffold", &self.scaffold)] {
+            let Some(r) = result else {
+                lines.push(format!(
+                    "Identifiability of the {what}: not computed (fewer than two {what}s, or too few cells to cross-validate)."
+                ));
+                continue;
+            };
+            lines.push(format!(
+                "Identifiability of the {what}: a classifier on the items as raters see them is right {:.2} of the time (chance {:.2}, p = {:.3}; {} items in {} cells, {}-fold, grouped by cell).",
+                r.accuracy, r.chance, r.p_value, r.n_items, r.n_groups, r.folds
+            ));
+            if r.accuracy - r.chance > self.margin && r.p_value <= 0.05 {
+                warnings.push(format!(
+                    "the {what} can be predicted from the packets well above chance ({:.2} against {:.2}; text {:.2}, style {:.2}): raters who learn the styles could tell the {what}s apart ([blinding] identifiability_margin = {})",
+                    r.accuracy, r.chance, r.text_accuracy, r.style_accuracy, self.margin
+                ));
+            }
+        }
+        (lines, warnings)
+    }
 }
 
 /// `packets/manifest.json`: what the raters may see about the round, and the key's commitment.
@@ -75,6 +173,9 @@ pub struct RoundManifest {
     pub csv_columns: Vec<String>,
     /// SHA-256 of key.json as written: un-blinding refuses a key that does not match it.
     pub key_sha256: String,
+    /// The identifiability audit's headline figures, committed with the round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifiability: Option<AuditSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,21 +211,17 @@ pub struct RoundInput<'a> {
     pub created_at: &'a str,
 }
 
-/// A leak: an identifying string found in a packet file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Leak {
-    pub file: String,
-    pub hit: Hit,
-}
-
 pub struct Round {
-    /// Files relative to the round folder, ready to write.
+    /// Files relative to the round folder, ready to write (the leak report among them).
     pub files: Vec<(String, Vec<u8>)>,
     pub key: Key,
     pub key_sha256: String,
     pub leaks: Vec<Leak>,
+    pub leak_report: LeakReport,
     pub warnings: Vec<String>,
     pub unpaired: Vec<(String, String)>,
+    /// The identifiability audit's lines for the terminal.
+    pub audit_lines: Vec<String>,
 }
 
 /// Crockford base32 without the easily confused letters: ids that are easy to read aloud.
@@ -141,114 +238,44 @@ fn random_code(rng: &mut ChaCha8Rng, len: usize) -> String {
     code
 }
 
-/// The terms the redactor strips, from everything the study knows about its models.
-fn redaction_terms(input: &RoundInput<'_>) -> Vec<Term> {
+/// The terms the redactor strips, from everything the study knows about its models and
+/// scaffolds, and warnings about what it cannot look for.
+fn redaction_terms(input: &RoundInput<'_>) -> (Vec<StudyTerm>, Vec<String>) {
     let mut terms = Vec::new();
-    let mut push = |text: &str, placeholder, category| {
+    let mut warnings = Vec::new();
+    let mut push = |text: &str, category| {
         if text.trim().chars().count() >= 2 {
-            terms.push(Term::new(text.trim(), placeholder, category));
+            terms.push(study_term(text, category));
         }
     };
     for model in &input.study.models {
-        push(&model.id, Placeholder::Model, Category::StudyAlias);
-        push(&model.model, Placeholder::Model, Category::ModelName);
-        if model.provider == ProviderKind::Sim
-            && let Ok(sim) = model.model.parse::<SimModel>()
-        {
-            for term in identity_terms(sim) {
-                let placeholder = if term == sim.maker() {
-                    Placeholder::Company
-                } else {
-                    Placeholder::Model
-                };
-                let category = if placeholder == Placeholder::Company {
-                    Category::Vendor
-                } else {
-                    Category::ModelName
-                };
-                push(term, placeholder, category);
-            }
-        }
-    }
-    for version in reported_versions(&input.transcripts) {
-        push(&version, Placeholder::Model, Category::ModelVersion);
-    }
-    for extra in input.study.blinding.redact.iter().chain(input.extra_redact) {
-        push(extra, Placeholder::Model, Category::Extra);
-    }
-    terms
-}
-
-fn reported_versions(transcripts: &[&TranscriptRecord]) -> BTreeSet<String> {
-    transcripts
-        .iter()
-        .filter_map(|t| t.model_version.clone())
-        .collect()
-}
-
-/// Everything the leak gate looks for, and warnings about what it cannot look for.
-fn needles(input: &RoundInput<'_>) -> (Vec<Needle>, Vec<String>) {
-    let mut needles = Vec::new();
-    let mut warnings = Vec::new();
-    let study = input.study;
-    for model in &study.models {
-        if lexicon::is_ordinary_word(&model.id) {
-            warnings.push(format!(
-                "model id '{}' is an ordinary word, so the leak gate cannot scan for it without false \
-                 alarms; it is still redacted in model context (give models distinctive ids)",
-                model.id
-            ));
-        } else {
-            needles.push(Needle::new(&model.id, NeedleCategory::ModelId));
-        }
-        if !lexicon::is_ordinary_word(&model.model) {
-            needles.push(Needle::new(&model.model, NeedleCategory::ModelName));
-        }
-        if model.provider != ProviderKind::Sim {
-            needles.push(Needle::new(
-                model.provider.as_str(),
-                NeedleCategory::Provider,
-            ));
-        }
+        push(&model.id, Category::StudyAlias);
+        push(&model.model, Category::ModelName);
         if model.provider == ProviderKind::Sim
             && let Ok(sim) = model.model.parse::<SimModel>()
         {
             for term in identity_terms(sim) {
                 let category = if term == sim.maker() {
-                    NeedleCategory::Vendor
+                    Category::Vendor
                 } else {
-                    NeedleCategory::ModelName
+                    Category::ModelName
                 };
-                needles.push(Needle::new(term, category));
+                push(term, category);
             }
         }
     }
-    // Built-in names that are never ordinary words (Anthropic, ChatGPT, DeepSeek, ...).
-    for entry in lexicon::builtin().iter().filter(|e| !e.is_guarded()) {
-        let category = if entry.category == Category::Vendor {
-            NeedleCategory::Vendor
-        } else {
-            NeedleCategory::ModelName
-        };
-        needles.push(Needle::new(entry.name, category));
-    }
     for version in reported_versions(&input.transcripts) {
-        needles.push(Needle::new(version, NeedleCategory::ModelVersion));
+        push(&version, Category::ModelVersion);
     }
-    for scaffold in &study.scaffolds {
+    for scaffold in &input.study.scaffolds {
         if lexicon::is_ordinary_word(&scaffold.id) {
             warnings.push(format!(
-                "scaffold id '{}' is an ordinary word, so the leak gate cannot scan packets for it \
-                 without false alarms (distinctive ids such as '{}-v1' can be scanned; see docs/blinding.md)",
+                "scaffold id '{}' is an ordinary word, so it is neither redacted nor looked for \
+                 (a distinctive id such as '{}-v1' is; see docs/blinding.md)",
                 scaffold.id, scaffold.id
             ));
         } else {
-            needles.push(Needle::new(&scaffold.id, NeedleCategory::ScaffoldId));
-        }
-        if let Some(system) = &scaffold.system {
-            for sentence in redact::distinctive_sentences(system) {
-                needles.push(Needle::new(sentence, NeedleCategory::SystemPromptSentence));
-            }
+            push(&scaffold.id, Category::ScaffoldId);
         }
         let adds_user_text = scaffold.first_turn.trim() != "{{ prompt }}"
             || !scaffold.follow_ups.is_empty()
@@ -261,14 +288,122 @@ fn needles(input: &RoundInput<'_>) -> (Vec<Needle>, Vec<String>) {
             ));
         }
     }
-    for extra in study.blinding.redact.iter().chain(input.extra_redact) {
-        needles.push(Needle::new(extra, NeedleCategory::Extra));
+    for extra in input.study.blinding.redact.iter().chain(input.extra_redact) {
+        push(extra, Category::Extra);
     }
-    (needles, warnings)
+    (terms, warnings)
+}
+
+fn reported_versions(transcripts: &[&TranscriptRecord]) -> BTreeSet<String> {
+    transcripts
+        .iter()
+        .filter_map(|t| t.model_version.clone())
+        .collect()
+}
+
+fn enabled_fingerprints(switches: &FingerprintSwitches) -> BTreeSet<FingerprintKind> {
+    [
+        (FingerprintKind::KnowledgeCutoff, switches.knowledge_cutoff),
+        (FingerprintKind::Boilerplate, switches.boilerplate),
+        (FingerprintKind::TemplateToken, switches.template_tokens),
+        (FingerprintKind::InstructionTalk, switches.instruction_talk),
+    ]
+    .into_iter()
+    .filter_map(|(kind, on)| on.then_some(kind))
+    .collect()
+}
+
+/// The study-derived text of the page around the items, by field.
+fn page_fields(study: &Study, raters: &[String]) -> Vec<(String, String)> {
+    let rubric = &study.rubric;
+    let mut fields = vec![(
+        "rubric.instructions".to_string(),
+        packet::instructions(rubric).to_string(),
+    )];
+    if let Some(name) = &rubric.name {
+        fields.push(("rubric.name".to_string(), name.clone()));
+    }
+    for d in &rubric.dimensions {
+        fields.push((format!("rubric.{}.id", d.id), d.id.clone()));
+        fields.push((format!("rubric.{}.question", d.id), d.question.clone()));
+        for l in &d.levels {
+            fields.push((
+                format!("rubric.{}.{}.label", d.id, l.value),
+                l.label.clone(),
+            ));
+            fields.push((
+                format!("rubric.{}.{}.anchor", d.id, l.value),
+                l.anchor.clone(),
+            ));
+        }
+    }
+    for r in raters {
+        fields.push(("rater name".to_string(), r.clone()));
+    }
+    fields
+}
+
+/// The items as raters see them, for the identifiability audit: (model docs, scaffold docs).
+fn audit_docs(items: &[Item], key_items: &[KeyItem]) -> (Vec<ProbeDoc>, Vec<ProbeDoc>) {
+    let mut models: Vec<&str> = Vec::new();
+    let mut scaffolds: Vec<&str> = Vec::new();
+    let mut cells: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    let (mut by_model, mut by_scaffold) = (Vec::new(), Vec::new());
+    for (item, key) in items.iter().zip(key_items) {
+        let model = models
+            .iter()
+            .position(|m| *m == key.model)
+            .unwrap_or_else(|| {
+                models.push(&key.model);
+                models.len() - 1
+            });
+        let scaffold = scaffolds
+            .iter()
+            .position(|m| *m == key.scaffold)
+            .unwrap_or_else(|| {
+                scaffolds.push(&key.scaffold);
+                scaffolds.len() - 1
+            });
+        let next = cells.len();
+        let group = *cells
+            .entry((&key.model, &key.scaffold, &key.prompt))
+            .or_insert(next);
+        let doc = probe_doc(&item.turns, 0, group);
+        by_model.push(ProbeDoc {
+            label: model,
+            ..doc.clone()
+        });
+        by_scaffold.push(ProbeDoc {
+            label: scaffold,
+            ..doc
+        });
+    }
+    (by_model, by_scaffold)
+}
+
+/// One item as the audit reads it: the visible text of every turn, the assistant's markdown.
+pub fn probe_doc(turns: &[Turn], label: usize, group: usize) -> ProbeDoc {
+    let mut text = String::new();
+    let mut markdown = String::new();
+    for t in turns {
+        text.extend(markdown_units(&t.content).into_iter().map(|u| u.0));
+        text.push_str("\n\n");
+        if t.role == Role::Assistant {
+            markdown.push_str(&t.content);
+            markdown.push_str("\n\n");
+        }
+    }
+    ProbeDoc {
+        text,
+        markdown,
+        turns: turns.len(),
+        label,
+        group,
+    }
 }
 
 /// Builds a round. Randomness: one seed, split into independent streams for item ids, the
-/// assignment and packet ids, each derived with the round's name.
+/// assignment, packet ids and the audit, each derived with the round's name.
 pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
     let study = input.study;
     let system_prompts: Vec<&str> = study
@@ -276,7 +411,18 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         .iter()
         .filter_map(|s| s.system.as_deref())
         .collect();
-    let redactor = Redactor::new(&redaction_terms(input), &system_prompts)?;
+    let (terms, mut warnings) = redaction_terms(input);
+    let options = RedactOptions {
+        fingerprints: enabled_fingerprints(&study.blinding.fingerprints),
+        ..RedactOptions::default()
+    };
+    let redactor = Redactor::new(&terms, &system_prompts, &options)?;
+    warnings.extend(
+        redactor
+            .warnings()
+            .iter()
+            .map(|w| format!("redaction: {w}")),
+    );
 
     let mut transcripts = input.transcripts.clone();
     transcripts.sort_by(|a, b| a.cell_id.cmp(&b.cell_id));
@@ -298,7 +444,7 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
             }
         };
         let mut redactions: BTreeMap<Category, u32> = BTreeMap::new();
-        let mut quoted = 0;
+        let mut removed: BTreeMap<Invisible, u32> = BTreeMap::new();
         let turns: Vec<Turn> = t
             .messages
             .iter()
@@ -313,7 +459,9 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
                 for (category, n) in redacted.counts {
                     *redactions.entry(category).or_default() += n;
                 }
-                quoted += redacted.quoted_instructions;
+                for (class, n) in redacted.removed {
+                    *removed.entry(class).or_default() += n;
+                }
                 Turn {
                     role: m.role,
                     content: redacted.text,
@@ -332,8 +480,12 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
             prompt: t.prompt.clone(),
             repeat: t.repeat,
             raters: Vec::new(),
+            quoted_instructions: redactions
+                .get(&Category::SystemPrompt)
+                .copied()
+                .unwrap_or(0),
             redactions,
-            quoted_instructions: quoted,
+            removed_characters: removed,
         });
     }
 
@@ -364,6 +516,41 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         .map(|(a, b)| (input.raters[a].clone(), input.raters[b].clone()))
         .collect();
 
+    // The identifiability audit, on the items exactly as raters will see them.
+    let (by_model, by_scaffold) = audit_docs(&items, &key_items);
+    let audit_seed = derive_seed(&["identifiability", &seed_text, input.round]);
+    let permutations = study.blinding.audit_permutations as usize;
+    let confidence = study.analysis.confidence;
+    let class_names = |docs: &[ProbeDoc], name: &dyn Fn(&KeyItem) -> &str| -> Vec<String> {
+        let mut names = vec![String::new(); docs.iter().map(|d| d.label + 1).max().unwrap_or(0)];
+        for (d, k) in docs.iter().zip(&key_items) {
+            names[d.label] = name(k).to_string();
+        }
+        names
+    };
+    let identifiability = Identifiability {
+        model: probe::identifiability(
+            &by_model,
+            by_model.iter().map(|d| d.label + 1).max().unwrap_or(0),
+            confidence,
+            derive_seed(&["model", &audit_seed.to_string()]),
+            permutations,
+        ),
+        scaffold: probe::identifiability(
+            &by_scaffold,
+            by_scaffold.iter().map(|d| d.label + 1).max().unwrap_or(0),
+            confidence,
+            derive_seed(&["scaffold", &audit_seed.to_string()]),
+            permutations,
+        ),
+        models: class_names(&by_model, &|k| &k.model),
+        scaffolds: class_names(&by_scaffold, &|k| &k.scaffold),
+        margin: study.blinding.identifiability_margin,
+    };
+    let (audit_lines, audit_warnings) = identifiability.report();
+    warnings.extend(audit_warnings);
+    let summary = identifiability.summary();
+
     let key = Key {
         format: 1,
         round: input.round.to_string(),
@@ -375,6 +562,7 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         raters: input.raters.to_vec(),
         per_item: input.per_item,
         items: key_items,
+        identifiability: Some(identifiability),
     };
     let key_bytes = to_json_bytes(&key);
     let key_sha256 = sha256_hex(&key_bytes);
@@ -418,37 +606,37 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         rubric: study.rubric.clone(),
         csv_columns: packet::csv_columns(&study.rubric),
         key_sha256: key_sha256.clone(),
+        identifiability: Some(summary),
     };
     files.push((
         format!("{PACKETS_DIR}/{MANIFEST_FILE}"),
         to_json_bytes(&manifest),
     ));
 
-    let (needles, mut warnings) = needles(input);
-    warnings.extend(
-        redactor
-            .warnings()
-            .iter()
-            .map(|w| format!("redaction: {w}")),
-    );
-    let scanner = Scanner::new(&needles);
-    let mut leaks = Vec::new();
+    // The leak gate: every item, the page around them, and every file for invisible characters.
+    let mut leaks: Vec<Leak> = Vec::new();
+    for item in &items {
+        leaks.extend(gate::gate_item(&redactor, item));
+    }
+    leaks.extend(gate::gate_page(
+        &redactor,
+        &page_fields(study, input.raters),
+    ));
     for (path, bytes) in &files {
         let text = String::from_utf8_lossy(bytes);
-        for hit in scanner.scan(&text) {
-            leaks.push(Leak {
-                file: path.clone(),
-                hit,
-            });
-        }
+        leaks.extend(gate::invisible_leaks(&text, Seen::File, path));
     }
+    let leak_report = LeakReport::new(input.round, false, &leaks);
+    files.push((LEAK_REPORT_FILE.to_string(), to_json_bytes(&leak_report)));
     files.push((KEY_FILE.to_string(), key_bytes));
     Ok(Round {
         files,
         key,
         key_sha256,
         leaks,
+        leak_report,
         warnings,
         unpaired,
+        audit_lines,
     })
 }

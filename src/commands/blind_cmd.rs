@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
+use crate::blind::gate::LeakReport;
 use crate::blind::round::{self, Key, RoundInput, SeedSource};
 use crate::cli::BlindArgs;
 use crate::commands::run_cmds::MANIFEST;
@@ -101,11 +102,14 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         Some(name) => name.clone(),
         None => (1..)
             .map(|n| format!("round-{n}"))
-            .find(|n| !args.run_dir.join(BLIND_DIR).join(n).exists())
+            .find(|n| {
+                let dir = args.run_dir.join(BLIND_DIR).join(n);
+                !dir.exists() || only_leak_report(&dir)
+            })
             .expect("some name is free"),
     };
     let round_dir = args.run_dir.join(BLIND_DIR).join(&round_name);
-    if round_dir.exists() {
+    if round_dir.exists() && !only_leak_report(&round_dir) {
         bail!(
             "round '{round_name}' already exists in {}; refusing to overwrite it (choose another --round)",
             round_dir.display()
@@ -205,37 +209,41 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
     })?;
 
     if verbose {
+        for line in &built.audit_lines {
+            outln!("{line}");
+        }
         for warning in &built.warnings {
             eprintln!("warning: {warning}");
         }
     }
+    let report_path = round_dir.join(round::LEAK_REPORT_FILE);
     if !built.leaks.is_empty() {
-        let mut report = String::new();
-        for leak in built.leaks.iter().take(25) {
-            report.push_str(&format!(
-                "\n  packets would leak the {} '{}' in {}:{}:{}: {}",
-                leak.hit.category,
-                leak.hit.needle_text,
-                leak.file,
-                leak.hit.line,
-                leak.hit.column,
-                leak.hit.context
-            ));
-        }
-        if built.leaks.len() > 25 {
-            report.push_str(&format!("\n  ... and {} more", built.leaks.len() - 25));
-        }
+        let summary = built.leak_report.summary(12);
         if !args.allow_leaks {
+            // Only the leak report is written, in the round folder: it names what leaked where,
+            // every hit, for the operator to act on.
+            let report = LeakReport::new(&round_name, true, &built.leaks);
+            store::write_atomic(&report_path, &store::to_json_bytes(&report))?;
             bail!(
-                "the leak gate found {} identifying string{} in the packets; nothing was written:{report}\n\
-                 Add the terms to [blinding] redact (or --redact), or pass --allow-leaks to write the packets anyway",
+                "the leak gate found {} identifying string{} in {} term{} that redaction could not remove; \
+                 no packets were written, nothing was written but the leak report {}:{summary}\n\
+                 Add the terms to [blinding] redact (or --redact), fix the study text named, or pass \
+                 --allow-leaks to write the packets anyway",
                 built.leaks.len(),
-                if built.leaks.len() == 1 { "" } else { "s" }
+                if built.leaks.len() == 1 { "" } else { "s" },
+                built.leak_report.groups.len(),
+                if built.leak_report.groups.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                report_path.display(),
             );
         }
         eprintln!(
-            "warning: writing packets despite {} leaks (--allow-leaks):{report}",
-            built.leaks.len()
+            "warning: writing packets despite {} leaks (--allow-leaks); all of them are in {}:{summary}",
+            built.leaks.len(),
+            report_path.display()
         );
     }
 
@@ -255,7 +263,13 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         .key
         .items
         .iter()
-        .map(|i| i.redactions.values().sum::<u32>() + i.quoted_instructions)
+        .map(|i| i.redactions.values().sum::<u32>())
+        .sum();
+    let removed: u32 = built
+        .key
+        .items
+        .iter()
+        .map(|i| i.removed_characters.values().sum::<u32>())
         .sum();
     outln!(
         "Blinded {items} transcripts into round '{round_name}': {per_item} raters per item; {}.",
@@ -267,11 +281,11 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
     );
     if built.leaks.is_empty() {
         outln!(
-            "Redacted {redacted} identifying spans; the leak gate found nothing in the packets."
+            "Redacted {redacted} identifying spans and removed {removed} invisible characters; the leak gate found nothing in the packets."
         );
     } else {
         outln!(
-            "Redacted {redacted} identifying spans; the packets were written with {} leaks (--allow-leaks).",
+            "Redacted {redacted} identifying spans and removed {removed} invisible characters; the packets were written with {} leaks (--allow-leaks).",
             built.leaks.len()
         );
     }
@@ -292,6 +306,15 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
     Ok(round_dir)
 }
 
+/// A folder left by a refused round: nothing but its leak report, so the name is still free.
+fn only_leak_report(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .all(|e| e.file_name() == round::LEAK_REPORT_FILE)
+    })
+}
+
 /// Writes a round into a hidden temporary folder, then renames it into place: a round exists
 /// completely or not at all.
 fn write_round(blind_dir: &Path, name: &str, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
@@ -300,7 +323,12 @@ fn write_round(blind_dir: &Path, name: &str, files: &[(String, Vec<u8>)]) -> any
         for (relative, bytes) in files {
             store::write_new(&tmp.join(relative), bytes)?;
         }
-        std::fs::rename(&tmp, blind_dir.join(name)).with_context(|| {
+        let target = blind_dir.join(name);
+        if only_leak_report(&target) {
+            std::fs::remove_dir_all(&target)
+                .with_context(|| format!("cannot replace {}", target.display()))?;
+        }
+        std::fs::rename(&tmp, &target).with_context(|| {
             format!(
                 "cannot move the round into {}",
                 blind_dir.join(name).display()

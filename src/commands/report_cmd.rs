@@ -17,7 +17,7 @@ use crate::commands::blind_cmd::{BLIND_DIR, read_run_manifest};
 use crate::commands::rate_cmds::{NOTES, NoteRow, UNBLINDED, UnblindedRow, load_round};
 use crate::hash::sha256_hex;
 use crate::plan::ProtocolHashes;
-use crate::provider::{ProviderKind, Role};
+use crate::provider::ProviderKind;
 use crate::run::record::{Manifest, RecordHead, Status};
 use crate::sim::model::{SimModel, identity_terms};
 use crate::store::{self, transcripts};
@@ -435,28 +435,33 @@ pub fn gather(run_dir: &Path, only: Option<&[String]>) -> anyhow::Result<Gathere
             rater: n.rater,
             answer: n.identity_guess,
         }));
-        // The blinded assistant text of each transcript, once, for the style probe.
+        // Each transcript once (the same cell blinded in several rounds counts once), as raters
+        // saw it, for the style probe.
+        let cell_of: HashMap<&str, (&str, &str)> = round
+            .key
+            .items
+            .iter()
+            .map(|i| (i.item_id.as_str(), (i.cell_id.as_str(), i.prompt.as_str())))
+            .collect();
         for rater in round.manifest.packets.keys() {
             let path = dir.join(PACKETS_DIR).join(format!("{rater}.json"));
             let Ok(packet) = store::read_json::<PacketJson>(&path) else {
                 continue;
             };
             for item in packet.items {
-                let Some((model, _)) = model_of.get(item.item_id.as_str()) else {
+                let (Some((model, scaffold)), Some((cell, prompt))) = (
+                    model_of.get(item.item_id.as_str()),
+                    cell_of.get(item.item_id.as_str()),
+                ) else {
                     continue;
                 };
-                if !seen_texts.insert(format!("{name}/{}", item.item_id)) {
+                if !seen_texts.insert(cell.to_string()) {
                     continue;
                 }
-                let text: Vec<&str> = item
-                    .turns
-                    .iter()
-                    .filter(|t| t.role == Role::Assistant)
-                    .map(|t| t.content.as_str())
-                    .collect();
                 g.texts.push(BlindedText {
                     model: model.to_string(),
-                    text: text.join("\n\n"),
+                    group: format!("{model}\u{1f}{scaffold}\u{1f}{prompt}"),
+                    turns: item.turns,
                 });
             }
         }

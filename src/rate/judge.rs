@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::blind::normalise::strip_invisible;
 use crate::blind::packet::Item;
 use crate::provider::{ChatRequest, Message, Role};
 use crate::study::Rubric;
@@ -57,6 +58,10 @@ pub fn judge_request(
          with no other text, e.g. {{{}}}.\n",
         example.join(", ")
     ));
+    // Packets written by `blind` carry no invisible characters, but a judge may be pointed at
+    // older or edited packets, and the rubric is study text: a judge never gets tag characters
+    // (invisible instructions), bidi controls or variation selectors.
+    let (prompt, _) = strip_invisible(&prompt);
     ChatRequest {
         system: Some(JUDGE_SYSTEM.to_string()),
         messages: vec![Message {
@@ -149,6 +154,24 @@ mod tests {
         assert!(
             !prompt.contains("AAAA-1111"),
             "the item id is not the judge's business"
+        );
+    }
+
+    #[test]
+    fn judge_requests_carry_no_invisible_characters() {
+        let rubric = defaults::study().unwrap().rubric;
+        let mut hostile = item();
+        hostile.turns[1].content =
+            "Yes\u{E0049}\u{E0067}\u{E006E} \u{202E}ih\u{202C} ok\u{FE0F}\u{200B}.".into();
+        let request = judge_request(&hostile, &rubric, None, 1);
+        let prompt = &request.messages[0].content;
+        assert!(prompt.contains("Yes ih ok."), "{prompt}");
+        assert!(
+            !prompt
+                .chars()
+                .any(|c| crate::blind::normalise::invisible_class(c).is_some()
+                    && !matches!(c, '\n' | '\t')),
+            "{prompt:?}"
         );
     }
 

@@ -253,6 +253,48 @@ pub struct Blinding {
     pub per_item: u32,
     /// Extra terms to redact from transcripts, beyond the built-in lexicon and the study's names.
     pub redact: Vec<String>,
+    /// Which fingerprints that are not names are neutralised.
+    #[serde(default)]
+    pub fingerprints: FingerprintSwitches,
+    /// `blind` warns when the identifiability audit predicts the model or the scaffold this much
+    /// above chance (accuracy minus chance), with a permutation p-value of at most 0.05.
+    #[serde(default = "default_identifiability_margin")]
+    pub identifiability_margin: f64,
+    /// Label shuffles of the audit's permutation p-value.
+    #[serde(default = "default_audit_permutations")]
+    pub audit_permutations: u32,
+}
+
+pub fn default_identifiability_margin() -> f64 {
+    0.10
+}
+
+pub fn default_audit_permutations() -> u32 {
+    199
+}
+
+/// `[blinding.fingerprints]`: each kind of fingerprint that is not a name, on or off.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FingerprintSwitches {
+    /// "My training data goes up to April 2024", "as of my last update in ...".
+    pub knowledge_cutoff: bool,
+    /// "A large language model trained by ...", "helpful, harmless, and honest", ...
+    pub boilerplate: bool,
+    /// `<|im_start|>`, `<end_of_turn>`, `[/INST]`, `<think>…</think>`, "Human:" (removed).
+    pub template_tokens: bool,
+    /// "As instructed by my system prompt", "my system prompt is 79 words long", ...
+    pub instruction_talk: bool,
+}
+
+impl Default for FingerprintSwitches {
+    fn default() -> Self {
+        FingerprintSwitches {
+            knowledge_cutoff: true,
+            boilerplate: true,
+            template_tokens: true,
+            instruction_talk: true,
+        }
+    }
 }
 
 /// The analysis plan (registered before ratings come in; see `blindfold prereg`).

@@ -10,8 +10,9 @@ use super::diagnostics::line_col;
 use super::raw::{self, S};
 use super::template::{TemplateVars, check_template, metadata_fields, render_template};
 use super::{
-    Analysis, BatchSettings, Blinding, Diagnostic, Dimension, Level, ModelSpec, PromptItem, Rubric,
-    Scaffold, Scale, Study, StudyError, UserSim,
+    Analysis, BatchSettings, Blinding, Diagnostic, Dimension, FingerprintSwitches, Level,
+    ModelSpec, PromptItem, Rubric, Scaffold, Scale, Study, StudyError, UserSim,
+    default_audit_permutations, default_identifiability_margin,
 };
 use crate::provider::ProviderKind;
 use crate::ranges::{self, Setting, excerpt};
@@ -1086,6 +1087,9 @@ fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Bli
             raters: default_raters(),
             per_item: 2,
             redact: Vec::new(),
+            fingerprints: FingerprintSwitches::default(),
+            identifiability_margin: default_identifiability_margin(),
+            audit_permutations: default_audit_permutations(),
         };
     };
     let raters: Vec<String> = match &raw.raters {
@@ -1138,10 +1142,33 @@ fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Bli
             }
         })
         .collect();
+    let defaults = FingerprintSwitches::default();
+    let fingerprints = raw
+        .fingerprints
+        .as_ref()
+        .map_or(defaults, |f| FingerprintSwitches {
+            knowledge_cutoff: f.knowledge_cutoff.unwrap_or(defaults.knowledge_cutoff),
+            boilerplate: f.boilerplate.unwrap_or(defaults.boilerplate),
+            template_tokens: f.template_tokens.unwrap_or(defaults.template_tokens),
+            instruction_talk: f.instruction_talk.unwrap_or(defaults.instruction_talk),
+        });
+    let identifiability_margin = raw
+        .identifiability_margin
+        .as_ref()
+        .and_then(|m| ck.float(m, &ranges::IDENTIFIABILITY_MARGIN, "[blinding] "))
+        .unwrap_or_else(default_identifiability_margin);
+    let audit_permutations = raw
+        .audit_permutations
+        .as_ref()
+        .and_then(|p| ck.int(p, &ranges::AUDIT_PERMUTATIONS, "[blinding] "))
+        .unwrap_or_else(default_audit_permutations);
     Blinding {
         raters,
         per_item,
         redact,
+        fingerprints,
+        identifiability_margin,
+        audit_permutations,
     }
 }
 

@@ -72,6 +72,18 @@ pub struct BlindingTable {
     pub raters: Option<S<Vec<S<String>>>>,
     pub per_item: Option<S<i64>>,
     pub redact: Option<Vec<S<String>>>,
+    pub fingerprints: Option<FingerprintTable>,
+    pub identifiability_margin: Option<S<f64>>,
+    pub audit_permutations: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FingerprintTable {
+    pub knowledge_cutoff: Option<bool>,
+    pub boilerplate: Option<bool>,
+    pub template_tokens: Option<bool>,
+    pub instruction_talk: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
