@@ -54,13 +54,16 @@ fn estimate(e: Option<&Estimate>) -> [String; 3] {
 }
 
 /// The label as its machine name, the same as in efficacy.json: `raised_to_ceiling`, ...
-fn label_name(label: Label) -> &'static str {
+fn label_name(label: Option<Label>) -> &'static str {
     match label {
-        Label::RaisedToCeiling => "raised_to_ceiling",
-        Label::Improved => "improved",
-        Label::Equivalent => "equivalent",
-        Label::Inconclusive => "inconclusive",
-        Label::Worse => "worse",
+        Some(Label::RaisedToCeiling) => "raised_to_ceiling",
+        Some(Label::Improved) => "improved",
+        Some(Label::ImprovedWithinMargin) => "improved_within_margin",
+        Some(Label::Equivalent) => "equivalent",
+        Some(Label::Inconclusive) => "inconclusive",
+        Some(Label::WorseWithinMargin) => "worse_within_margin",
+        Some(Label::Worse) => "worse",
+        None => "",
     }
 }
 

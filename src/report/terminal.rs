@@ -101,10 +101,14 @@ pub fn headline_table(results: &StudyResults) -> String {
         }
     }
     let a = &d.agreement;
+    let reading = a.reliability.map_or("no interval", |r| r.text());
     let verdict = if a.unreliable {
-        format!("{}: read the headline with caution", unreliable_flag())
+        format!(
+            "{reading}, {}: read the headline with caution",
+            unreliable_flag()
+        )
     } else {
-        "reliable (α ≥ 0.667)".to_string()
+        format!("{reading} (judged on the interval; Krippendorff 2004)")
     };
     out.push('\n');
     let agreement = format!(
