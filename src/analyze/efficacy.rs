@@ -142,7 +142,7 @@ pub(super) fn efficacy(ctx: &Context<'_>, dim: &Dimension, spec: &Spec) -> Effic
         }
     }
 
-    let alpha = 1.0 - plan.confidence;
+    let alpha = plan.alpha();
     let mut effects = Vec::new();
     let mut ceiling = Vec::new();
     for (m, model) in ctx.models.iter().enumerate() {
@@ -268,7 +268,7 @@ pub(super) fn adjust_with(group: &mut [Efficacy], others: &[Option<f64>], plan: 
             effect.tost_p_adjusted = *next.next().expect("one per p-value");
             effect.label = verdict(effect, *ceiling, plan);
             effect.label_text = Label::text_of(effect.label, margin);
-            if let Some(n) = adjustment_note(effect, 1.0 - plan.confidence) {
+            if let Some(n) = adjustment_note(effect, plan.alpha()) {
                 effect.note = Some(match effect.note.take() {
                     Some(before) => format!("{before}; {n}"),
                     None => n,
@@ -283,7 +283,7 @@ pub(super) fn adjust_with(group: &mut [Efficacy], others: &[Option<f64>], plan: 
 /// interval.
 fn verdict(e: &EffectResult, ceiling: Option<f64>, plan: &Plan) -> Option<Label> {
     e.effect.ci_low?;
-    let alpha = 1.0 - plan.confidence;
+    let alpha = plan.alpha();
     let changed = e.p_adjusted.is_some_and(|p| p < alpha);
     let equivalent = e.tost_p_adjusted.is_some_and(|p| p < alpha);
     let up = e.effect.value.is_some_and(|v| v > 0.0);

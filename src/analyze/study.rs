@@ -124,6 +124,12 @@ impl Plan {
         }
     }
 
+    /// The significance level, 1 - confidence, without the float noise of the subtraction
+    /// (1 - 0.95 is 0.050000000000000044, which would count p = 0.05 as significant).
+    pub fn alpha(&self) -> f64 {
+        ((1.0 - self.confidence) * 1e12).round() / 1e12
+    }
+
     /// The dimension's equivalence margin: the registered one, else an eighth of its range.
     pub fn margin(&self, dim: &Dimension) -> f64 {
         self.margins
@@ -779,7 +785,7 @@ fn headline(
                 format!(", Holm-adjusted over dimensions: p {h}")
             })
             .unwrap_or_default();
-        let alpha = 1.0 - ctx.input.plan.confidence;
+        let alpha = ctx.input.plan.alpha();
         if i.p_holm.unwrap_or(i.p_value) < alpha {
             sentences.push(format!(
                 "Scaffold efficacy on {primary} depends on the model: model x scaffold interaction permutation test p {p}{holm}."

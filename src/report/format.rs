@@ -344,10 +344,10 @@ mod tests {
         assert_eq!(level(0.9), "90%");
         assert_eq!(
             tost_level(0.95),
-            "95%",
-            "the TOST interval is the reported interval"
+            "90%",
+            "Schuirmann's TOST at alpha = 0.05 is the 90% interval"
         );
-        assert_eq!(tost_level(0.99), "99%");
+        assert_eq!(tost_level(0.99), "98%");
         assert_eq!(range(0.0, 2.0), "0–2");
         assert_eq!(range(1.0, 5.0), "1–5");
         assert_eq!(percent(Some(0.9375)), "94%");

@@ -598,7 +598,10 @@ mod tests {
             html.contains("<span class=\"verdict v-equivalent\">equivalent (within ±0.25)</span>")
         );
         assert!(
-            html.contains("<strong><span class=\"flag\">UNRELIABLE (α &lt; 0.667)</span></strong>")
+            html.contains(
+                "<strong><span class=\"flag\">FLAGGED: α not shown ≥ 0.667</span></strong>"
+            ),
+            "{html}"
         );
         assert!(html.contains("<td style=\"text-align:right\">"));
     }

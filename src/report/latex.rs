@@ -37,10 +37,12 @@ const VERDICT_LINE: usize = 17;
 
 /// Krippendorff (2004, Content Analysis, 2nd ed.) relies on variables with alpha of at least .800
 /// and admits those between .667 and .800 only for tentative conclusions. The analysis flags
-/// dimensions below .667 (`Agreement::unreliable`); the note states that rule.
-const UNRELIABLE_NOTE: &str = "Unreliable: Krippendorff's $\\alpha$ is below 0.667 (the lowest \
-    value that Krippendorff, 2004, accepts even for tentative conclusions) or undefined; \
-    differences on this dimension should not be interpreted.";
+/// dimensions whose alpha is not shown to reach .667 (`Agreement::unreliable`: the interval
+/// reaches below it, or there is none); the note states that rule.
+const UNRELIABLE_NOTE: &str = "Flagged: the confidence interval of Krippendorff's $\\alpha$ \
+    reaches below 0.667 (the lowest value that Krippendorff, 2004, accepts even for tentative \
+    conclusions), or $\\alpha$ is undefined; differences on this dimension should not be \
+    interpreted.";
 
 /// The booktabs tables of a study's results, as `(file name, LaTeX)` pairs: for each dimension
 /// `efficacy-<id>.tex` (mean score per model and scaffold), `ceiling-<id>.tex` (share at the top
@@ -1889,7 +1891,7 @@ mod tests {
         assert_eq!(agreement.matches("$^\\dagger$").count(), 3, "{agreement}");
         assert!(agreement.contains("disclosure$^\\dagger$\\end{tabular}"));
         assert!(agreement.contains("helpfulness$^\\dagger$ &"));
-        assert!(agreement.contains("$^\\dagger$\\,Unreliable"));
+        assert!(agreement.contains("$^\\dagger$\\,Flagged"));
         assert!(agreement.contains(
             "the ordinal metric for verification\\_support, process\\_steerability, uncertainty\\_disclosure; the interval metric for helpfulness"
         ));

@@ -1068,11 +1068,15 @@ mod tests {
         let md = report_markdown(&fixture::results());
         let flag = unreliable_flag();
         // Agreement table and the dimension's efficacy section.
-        assert_eq!(md.matches(&format!("**{flag}**")).count(), 2, "{md}");
+        // Three dimensions have alpha's interval reaching below 0.667, each flagged in the
+        // agreement table and in its efficacy section; the reliable-or-uncertain one is not.
+        assert_eq!(md.matches(&format!("**{flag}**")).count(), 6, "{md}");
         assert!(md.contains("uncertainty_disclosure (0–2) †"));
-        assert!(
-            md.contains("Results on uncertainty_disclosure (α = 0.412) should support no claim")
-        );
+        assert!(md.contains("verification_support (0–2) |"));
+        assert!(md.contains(
+            "Results on process_steerability (α = 0.734), uncertainty_disclosure (α = 0.412) and \
+             helpfulness (α = 0.688) should support no claim"
+        ));
     }
 
     #[test]
@@ -1080,11 +1084,15 @@ mod tests {
         let md = report_markdown(&fixture::results());
         // The unrated cell, its effect, Fleiss' kappa of helpfulness, a missing judge alpha.
         assert!(
-            md.contains("| sim-gamma | verification-steerability | 0 | n/a | n/a |"),
+            md.contains("| sim-gamma | verification-steerability | 0 (0) | n/a | n/a |"),
             "{md}"
         );
+        // No verdict without data, and the note under the table says why.
         assert!(md.contains(
-            "| sim-gamma | verification-steerability | 0 | n/a | [n/a] | n/a | inconclusive |"
+            "| sim-gamma | verification-steerability | 0 | n/a | n/a | [n/a] | n/a | no verdict | n/a |"
+        ));
+        assert!(md.contains(
+            "- sim-gamma / verification-steerability: no prompt was rated under both scaffolds"
         ));
         assert!(md.contains(
             "| helpfulness | ordinal | 144 | 0.791 [0.731, 0.851] | 0.688 [0.607, 0.755] | n/a |"
@@ -1198,7 +1206,7 @@ mod tests {
     fn interaction_p_at_the_floor_is_a_bound() {
         let md = report_markdown(&fixture::results());
         assert!(
-            md.contains("statistic 41.73, p < 0.0001, Holm-adjusted ≤ 0.0004."),
+            md.contains("statistic 41.73, p ≤ 0.0001, Holm-adjusted ≤ 0.0004."),
             "{md}"
         );
         assert!(md.contains("the smallest attainable p is 1/10,001"));
