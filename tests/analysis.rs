@@ -190,15 +190,182 @@ fn agree_refuses_bad_sheets_with_their_line() {
             "unit,coder,value\na,x,1\na,x,2\n",
             &["bad.csv:3", "twice"][..],
         ),
-        (
-            "unit,coder,value\na,x,high\n",
-            &["bad.csv:2", "not a number"][..],
-        ),
     ] {
         std::fs::write(&path, sheet).unwrap();
         let output = blindfold().arg("agree").arg(&path).output().unwrap();
         assert_clean_failure(&output, "bad.csv", needles);
     }
+    // Labels have no order of their own: ordinal data needs --categories, and a value outside
+    // the declared categories names its line, unit and coder.
+    for (sheet, args, needles) in [
+        (
+            "unit,coder,value\na,x,3\na,y,high\n",
+            &["--level", "ordinal"][..],
+            &["bad.csv:3", "'high' is not a number", "--categories"][..],
+        ),
+        (
+            "unit,coder,value\na,x,low\na,y,hihg\n",
+            &["--level", "ordinal", "--categories", "low,mid,high"][..],
+            &[
+                "bad.csv:3",
+                "'hihg'",
+                "unit 'a'",
+                "coder 'y'",
+                "low, mid, high",
+            ][..],
+        ),
+    ] {
+        std::fs::write(&path, sheet).unwrap();
+        let output = blindfold()
+            .arg("agree")
+            .arg(&path)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_clean_failure(&output, "bad.csv", needles);
+    }
+}
+
+/// Category labels as a long sheet: `coders[c][u]` is coder `c`'s label for unit `u` ("" for
+/// none).
+fn labelled_sheet(coders: &[&[&str]]) -> String {
+    let mut sheet = String::from("unit,coder,value\n");
+    for (c, labels) in coders.iter().enumerate() {
+        for (u, label) in labels.iter().enumerate() {
+            if !label.is_empty() {
+                sheet.push_str(&format!("u{u},c{c},{label}\n"));
+            }
+        }
+    }
+    sheet
+}
+
+/// A nominal yes/no/unsure sheet, 3 coders x 10 units. Reference values:
+/// - α: Python `krippendorff` 0.9.0, `alpha(reliability_data=[A, B, C],
+///   level_of_measurement="nominal", value_domain=["no", "unsure", "yes"])` on the label
+///   strings = 0.5915492957746479;
+/// - Fleiss' κ: the formula of R `irr` 0.84.1 `kappam.fleiss` (r-cran-irr is not in Debian's
+///   archive here), evaluated in R 4.2.2 on the labels = 0.57746478873239426.
+#[test]
+fn agree_takes_nominal_labels_like_krippendorff_and_irr() {
+    const A: &[&str] = &[
+        "yes", "no", "yes", "unsure", "no", "yes", "yes", "no", "unsure", "yes",
+    ];
+    const B: &[&str] = &[
+        "yes", "no", "no", "unsure", "no", "yes", "unsure", "no", "unsure", "yes",
+    ];
+    const C: &[&str] = &[
+        "yes", "yes", "yes", "unsure", "no", "yes", "yes", "no", "no", "yes",
+    ];
+    let out = agree(&labelled_sheet(&[A, B, C]), &["--resamples", "0"]);
+    close(
+        &out["krippendorff_alpha"],
+        0.5915492957746479,
+        1e-12,
+        "alpha",
+    );
+    close(
+        &out["fleiss_kappa"],
+        0.57746478873239426,
+        1e-12,
+        "Fleiss' kappa",
+    );
+    assert_eq!(out["n_units"], 10);
+    assert_eq!(out["n_coders"], 3);
+    // Nominal labels keep their order of first appearance.
+    assert_eq!(
+        out["categories"],
+        serde_json::json!(["yes", "no", "unsure"])
+    );
+    // The same sheet with the labels declared in another order: nominal statistics do not move.
+    let declared = agree(
+        &labelled_sheet(&[A, B, C]),
+        &["--resamples", "0", "--categories", "no,unsure,yes"],
+    );
+    assert_eq!(declared["krippendorff_alpha"], out["krippendorff_alpha"]);
+}
+
+/// An ordinal absent/partial/present sheet, 2 coders x 12 units (unit 12 rated once).
+/// Reference values:
+/// - α: Python `krippendorff` 0.9.0, `alpha(reliability_data=np.array([X, Y]),
+///   level_of_measurement="ordinal", value_domain=["absent", "partial", "present"])` on the
+///   label strings = 0.7613636363636364 (the once-rated unit is not pairable either way);
+/// - κ: the formulas of R `irr` 0.84.1 `kappa2(weight = "unweighted" | "equal" | "squared")`
+///   on factor levels in the declared order, evaluated in R 4.2.2: 0.45, 0.60714285714285698,
+///   0.74999999999999989.
+#[test]
+fn agree_takes_ordinal_labels_in_the_declared_order_like_krippendorff_and_irr() {
+    const X: &[&str] = &[
+        "absent", "partial", "present", "present", "partial", "absent", "absent", "present",
+        "partial", "present", "absent", "",
+    ];
+    const Y: &[&str] = &[
+        "absent", "present", "present", "partial", "partial", "absent", "partial", "present",
+        "absent", "present", "absent", "partial",
+    ];
+    let args = [
+        "--level",
+        "ordinal",
+        "--categories",
+        "absent,partial,present",
+        "--resamples",
+        "0",
+    ];
+    let out = agree(&labelled_sheet(&[X, Y]), &args);
+    close(
+        &out["krippendorff_alpha"],
+        0.7613636363636364,
+        1e-12,
+        "alpha",
+    );
+    close(&out["cohen_kappa"], 0.45, 1e-12, "Cohen's kappa");
+    close(
+        &out["weighted_kappa_linear"],
+        0.60714285714285698,
+        1e-12,
+        "linear kappa",
+    );
+    close(
+        &out["weighted_kappa_quadratic"],
+        0.74999999999999989,
+        1e-12,
+        "quadratic kappa",
+    );
+    assert_eq!(
+        out["categories"],
+        serde_json::json!(["absent", "partial", "present"])
+    );
+    // The order is the declared one, not the alphabetical one: reversing the scale changes
+    // nothing (distances are symmetric), moving the middle level does.
+    let reversed = agree(
+        &labelled_sheet(&[X, Y]),
+        &[
+            "--level",
+            "ordinal",
+            "--categories",
+            "present,partial,absent",
+            "--resamples",
+            "0",
+        ],
+    );
+    close(
+        &reversed["krippendorff_alpha"],
+        0.7613636363636364,
+        1e-12,
+        "reversed alpha",
+    );
+    let scrambled = agree(
+        &labelled_sheet(&[X, Y]),
+        &[
+            "--level",
+            "ordinal",
+            "--categories",
+            "partial,absent,present",
+            "--resamples",
+            "0",
+        ],
+    );
+    assert_ne!(scrambled["krippendorff_alpha"], out["krippendorff_alpha"]);
 }
 
 /// A finished demo, shared by the tests that read its outputs (it takes a few seconds).
