@@ -278,6 +278,13 @@ fn agree_takes_nominal_labels_like_krippendorff_and_irr() {
         serde_json::json!(["yes", "no", "unsure"])
     );
     // The same sheet with the labels declared in another order: nominal statistics do not move.
+    // A coder with only empty values is not a coder: not counted, and Cohen's kappa between
+    // the two who rated is still given.
+    let mut sheet = labelled_sheet(&[A, B]);
+    sheet.push_str("u0,c9,\nu1,c9,\n");
+    let two = agree(&sheet, &["--resamples", "0"]);
+    assert_eq!(two["n_coders"], 2);
+    assert!(two["cohen_kappa"].is_number(), "{two}");
     let declared = agree(
         &labelled_sheet(&[A, B, C]),
         &["--resamples", "0", "--categories", "no,unsure,yes"],
@@ -383,7 +390,14 @@ fn demo() -> &'static (tempfile::TempDir, PathBuf, String) {
             .unwrap();
         assert!(output.status.success(), "{}", stderr_of(&output));
         let text = stdout_of(&output);
-        assert!(text.contains("raised to ceiling"), "{text}");
+        // "At the top level" means every rater gave the top level: sim-alpha's verification
+        // transcripts reach it in 87% of cases, short of the 0.9 that "raised to ceiling" needs.
+        assert!(
+            text.contains("sim-alpha: the verification scaffold's effect on verification_support")
+                && (text.contains("improved") || text.contains("raised to ceiling")),
+            "{text}"
+        );
+        assert!(text.contains("at the top level (every rater)"), "{text}");
         assert!(text.contains("depends on the model"), "{text}");
         assert!(text.contains("Krippendorff"), "{text}");
         assert!(text.contains("report.html"), "{text}");
@@ -476,61 +490,158 @@ fn the_demo_shows_that_scaffold_efficacy_depends_on_the_model() {
 /// transcript, then over transcripts) and compares them with efficacy.csv and efficacy.json.
 #[test]
 fn report_tables_agree_with_a_recomputation_from_unblinded_csv() {
+    // An independent recomputation of every point value of the efficacy, ceiling and
+    // equivalence tables from unblinded.csv, by the documented rules: a transcript scores the
+    // mean of its human raters and is at the top level when every one of them gave the top
+    // level; a prompt's value is the mean over its transcripts (repeats); a cell's the mean over
+    // its prompts; an effect the mean paired difference over prompts rated under both.
     let run = run_dir();
+    let efficacy = json(&run.join("report/efficacy.json"));
+    let top: BTreeMap<String, f64> = efficacy["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["id"].as_str().unwrap().to_string(),
+                d["max"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    type Cell = (String, String, String);
+    // (dimension, model, scaffold) -> prompt -> cell id -> human scores.
+    let mut scores: BTreeMap<Cell, BTreeMap<String, BTreeMap<String, Vec<f64>>>> = BTreeMap::new();
     let mut reader = csv::Reader::from_path(run.join("blind/round-1/unblinded.csv")).unwrap();
-    let mut per_cell: BTreeMap<(String, String, String, String), Vec<f64>> = BTreeMap::new();
     for row in reader.deserialize::<BTreeMap<String, String>>() {
         let row = row.unwrap();
         if row["rater"].starts_with("judge-") {
             continue;
         }
-        per_cell
+        scores
             .entry((
                 row["dimension"].clone(),
                 row["model"].clone(),
                 row["scaffold"].clone(),
-                row["cell_id"].clone(),
             ))
+            .or_default()
+            .entry(row["prompt"].clone())
+            .or_default()
+            .entry(row["cell_id"].clone())
             .or_default()
             .push(row["score"].parse().unwrap());
     }
-    let mut means: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
-    for ((dim, model, scaffold, _), scores) in per_cell {
-        means
-            .entry((dim, model, scaffold))
-            .or_default()
-            .push(scores.iter().sum::<f64>() / scores.len() as f64);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    // (dimension, model, scaffold) -> prompt -> (mean score, share at the top level).
+    let mut prompts: BTreeMap<Cell, BTreeMap<String, (f64, f64)>> = BTreeMap::new();
+    let mut transcripts: BTreeMap<Cell, usize> = BTreeMap::new();
+    for (cell, by_prompt) in &scores {
+        for (prompt, by_transcript) in by_prompt {
+            let means: Vec<f64> = by_transcript.values().map(|s| mean(s)).collect();
+            let tops: Vec<f64> = by_transcript
+                .values()
+                .map(|s| f64::from(u8::from(s.iter().all(|&x| x == top[&cell.0]))))
+                .collect();
+            prompts
+                .entry(cell.clone())
+                .or_default()
+                .insert(prompt.clone(), (mean(&means), mean(&tops)));
+            *transcripts.entry(cell.clone()).or_default() += by_transcript.len();
+        }
     }
-    let mut checked = 0;
+    let close = |reported: &str, expected: f64, what: &str| {
+        let reported: f64 = reported
+            .parse()
+            .unwrap_or_else(|_| panic!("{what}: '{reported}'"));
+        assert!(
+            (reported - expected).abs() < 1e-9,
+            "{what}: {reported} vs {expected}"
+        );
+    };
+    let mut checked = (0, 0);
     let mut reader = csv::Reader::from_path(run.join("report/efficacy.csv")).unwrap();
     for row in reader.deserialize::<BTreeMap<String, String>>() {
         let row = row.unwrap();
-        let transcripts = &means[&(
-            row["dimension"].clone(),
-            row["model"].clone(),
-            row["scaffold"].clone(),
-        )];
-        let expected = transcripts.iter().sum::<f64>() / transcripts.len() as f64;
-        let reported: f64 = row["mean"].parse().unwrap();
-        assert!(
-            (reported - expected).abs() < 1e-9,
-            "{row:?}: {reported} vs {expected}"
+        let key = |scaffold: &str| {
+            (
+                row["dimension"].clone(),
+                row["model"].clone(),
+                scaffold.to_string(),
+            )
+        };
+        let cell = &prompts[&key(&row["scaffold"])];
+        let what = format!("{} {} {}", row["dimension"], row["model"], row["scaffold"]);
+        close(
+            &row["mean"],
+            mean(&cell.values().map(|v| v.0).collect::<Vec<_>>()),
+            &what,
         );
-        assert_eq!(row["n"], transcripts.len().to_string());
-        checked += 1;
+        close(
+            &row["ceiling_share"],
+            mean(&cell.values().map(|v| v.1).collect::<Vec<_>>()),
+            &what,
+        );
+        assert_eq!(
+            row["n"],
+            transcripts[&key(&row["scaffold"])].to_string(),
+            "{what}"
+        );
+        assert_eq!(row["n_prompts"], cell.len().to_string(), "{what}");
+        checked.0 += 1;
+        if row["scaffold"] == "baseline" {
+            continue;
+        }
+        let base = &prompts[&key("baseline")];
+        let pairs: Vec<(f64, f64)> = cell
+            .iter()
+            .filter_map(|(p, t)| base.get(p).map(|b| (t.0 - b.0, t.1 - b.1)))
+            .collect();
+        assert_eq!(row["n_pairs"], pairs.len().to_string(), "{what}");
+        close(
+            &row["effect"],
+            mean(&pairs.iter().map(|p| p.0).collect::<Vec<_>>()),
+            &what,
+        );
+        if !row["ceiling_change"].is_empty() {
+            close(
+                &row["ceiling_change"],
+                mean(&pairs.iter().map(|p| p.1).collect::<Vec<_>>()),
+                &what,
+            );
+        }
+        // The verdict follows from the adjusted p-values as documented.
+        let significant = |column: &str| row[column].parse::<f64>().is_ok_and(|p| p < 0.05);
+        let up = row["effect"].parse::<f64>().unwrap() > 0.0;
+        let expected = match (
+            significant("p_adjusted"),
+            significant("tost_p_adjusted"),
+            up,
+        ) {
+            (true, true, true) => vec!["improved_within_margin"],
+            (true, true, false) => vec!["worse_within_margin"],
+            (true, false, true) => vec!["improved", "raised_to_ceiling"],
+            (true, false, false) => vec!["worse"],
+            (false, true, _) => vec!["equivalent"],
+            (false, false, _) => vec!["inconclusive", ""],
+        };
+        assert!(expected.contains(&row["label"].as_str()), "{what}: {row:?}");
+        if row["label"] == "raised_to_ceiling" {
+            assert!(
+                row["ceiling_share"].parse::<f64>().unwrap() >= 0.9,
+                "{what}"
+            );
+        }
+        checked.1 += 1;
     }
-    assert_eq!(checked, 4 * 3 * 4);
-    let efficacy = json(&run.join("report/efficacy.json"));
+    assert_eq!(checked, (4 * 3 * 4, 4 * 3 * 3));
+    // efficacy.json holds the same numbers as efficacy.csv.
     let cell = &efficacy["dimensions"][0]["cells"][0];
-    let t = &means[&(
-        "verification_support".into(),
-        cell["model"].as_str().unwrap().into(),
-        cell["scaffold"].as_str().unwrap().into(),
-    )];
-    assert!(
-        (cell["mean"]["value"].as_f64().unwrap() - t.iter().sum::<f64>() / t.len() as f64).abs()
-            < 1e-9
+    let key = (
+        "verification_support".to_string(),
+        cell["model"].as_str().unwrap().to_string(),
+        cell["scaffold"].as_str().unwrap().to_string(),
     );
+    let expected = mean(&prompts[&key].values().map(|v| v.0).collect::<Vec<_>>());
+    assert!((cell["mean"]["value"].as_f64().unwrap() - expected).abs() < 1e-9);
 }
 
 #[test]

@@ -476,12 +476,19 @@ fn read_coding_sheet(
             p as f64
         }
     };
-    let mut data = vec![vec![None; coders.len()]; units.len()];
+    // A coder with no value (only empty cells) is no coder: not counted, and not a third
+    // column that would suppress Cohen's kappa between the two who rated.
+    let active: Vec<usize> = (0..coders.len())
+        .filter(|&c| values.keys().any(|&(_, vc)| vc == c))
+        .collect();
+    let mut data = vec![vec![None; active.len()]; units.len()];
     for ((u, c), (p, _)) in values {
-        data[u][c] = Some(code_of_position(p));
+        if let Some(column) = active.iter().position(|&a| a == c) {
+            data[u][column] = Some(code_of_position(p));
+        }
     }
     Ok(CodingSheet {
-        coders,
+        coders: active.iter().map(|&c| coders[c].clone()).collect(),
         data,
         categories: order.iter().map(|&p| code_of_position(p)).collect(),
         labels: order.iter().map(|&p| labels[p].clone()).collect(),
