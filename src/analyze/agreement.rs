@@ -908,8 +908,8 @@ mod tests {
                 .kappa
                 .unwrap()
         };
-        assert!((kappa(KappaWeights::Linear) - 0.52380952380952372).abs() < 1e-12);
-        assert!((kappa(KappaWeights::Quadratic) - 0.62121212121212099).abs() < 1e-12);
+        assert!((kappa(KappaWeights::Linear) - 0.523_809_523_809_523_7).abs() < 1e-12);
+        assert!((kappa(KappaWeights::Quadratic) - 0.621_212_121_212_121).abs() < 1e-12);
     }
 
     // ---------- helpers ----------

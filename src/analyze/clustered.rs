@@ -77,7 +77,12 @@ pub fn wilson_limits(p: f64, n: f64, q: f64) -> (f64, f64) {
 impl BoundedMean {
     /// `None` for no values, a non-finite value or an empty range (`lo ≥ hi`).
     pub fn new(values: &[f64], lo: f64, hi: f64) -> Option<Self> {
-        if values.is_empty() || values.iter().any(|v| !v.is_finite()) || !(lo < hi) {
+        if values.is_empty()
+            || values.iter().any(|v| !v.is_finite())
+            || lo >= hi
+            || lo.is_nan()
+            || hi.is_nan()
+        {
             return None;
         }
         let n = values.len();
@@ -329,6 +334,8 @@ pub fn mover(
 }
 
 #[cfg(test)]
+// Reference values are written as R printed them (`sprintf("%.17g")`), to compare at full precision.
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::*;
     use crate::analyze::intervals::{newcombe_paired, normal_quantile, wilson};

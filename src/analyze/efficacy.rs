@@ -343,15 +343,14 @@ pub(super) fn contrast(
             .collect()
     };
     let (a, b) = (sides(models.0), sides(models.1));
-    let shared: Vec<(&(f64, f64), &(f64, f64))> = a
+    // Per shared prompt: (model A treated, A baseline, model B treated, B baseline).
+    let shared: Vec<[f64; 4]> = a
         .iter()
-        .filter_map(|(p, x)| b.get(p).map(|y| (x, y)))
+        .filter_map(|(p, x)| b.get(p).map(|y| [x.0, x.1, y.0, y.1]))
         .collect();
-    let column = |f: &dyn Fn(&(&(f64, f64), &(f64, f64))) -> f64| -> Vec<f64> {
-        shared.iter().map(f).collect()
-    };
-    let pa = Paired::new(&column(&|s| s.0.0), &column(&|s| s.0.1), lo, hi);
-    let pb = Paired::new(&column(&|s| s.1.0), &column(&|s| s.1.1), lo, hi);
+    let column = |i: usize| -> Vec<f64> { shared.iter().map(|s| s[i]).collect() };
+    let pa = Paired::new(&column(0), &column(1), lo, hi);
+    let pb = Paired::new(&column(2), &column(3), lo, hi);
     let (Some(pa), Some(pb)) = (pa, pb) else {
         return Estimate::default();
     };
@@ -362,8 +361,8 @@ pub(super) fn contrast(
     let (Some((la, ua)), Some((lb, ub))) = (pa.ci(plan.confidence), pb.ci(plan.confidence)) else {
         return Estimate::new(Some(estimate), None);
     };
-    let da = column(&|s| s.0.0 - s.0.1);
-    let db = column(&|s| s.1.0 - s.1.1);
+    let da: Vec<f64> = shared.iter().map(|s| s[0] - s[1]).collect();
+    let db: Vec<f64> = shared.iter().map(|s| s[2] - s[3]).collect();
     let r = correlation(&da, &db);
     let (ea, eb) = (pa.estimate(), pb.estimate());
     let ci = mover(

@@ -20,21 +20,9 @@ use super::resample::{bootstrap, percentile_ci};
 /// `None` entries (tests that could not be run) stay `None` and do not count towards `m`;
 /// so do non-finite or out-of-range entries, which are not p-values.
 pub fn holm(p: &[Option<f64>]) -> Vec<Option<f64>> {
-    let mut order: Vec<(usize, f64)> = p
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| v.filter(|v| (0.0..=1.0).contains(v)).map(|v| (i, v)))
-        .collect();
-    // Stable sort keeps tied p-values in input order, which makes the output deterministic.
-    order.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let m = order.len();
-    let mut adjusted = vec![None; p.len()];
-    let mut running_max: f64 = 0.0;
-    for (rank, (index, value)) in order.into_iter().enumerate() {
-        running_max = running_max.max(((m - rank) as f64 * value).min(1.0));
-        adjusted[index] = Some(running_max);
-    }
-    adjusted
+    // Every hypothesis its own group: Shaffer's count of groups left is Holm's m - j + 1.
+    let singles: Vec<usize> = (0..p.len()).collect();
+    holm_shaffer(p, &singles)
 }
 
 /// Holm's step-down procedure with Shaffer's (1986) logical constraint, for families in which
@@ -568,7 +556,12 @@ mod tests {
     fn holm_shaffer_is_holm_without_constraints_and_counts_groups_with_them() {
         let p = [Some(0.01), Some(0.04), Some(0.03), None, Some(0.005)];
         let singles: Vec<usize> = (0..p.len()).collect();
-        assert_eq!(holm_shaffer(&p, &singles), holm(&p));
+        // R 4.2.2: p.adjust(c(0.01, 0.04, 0.03, NA, 0.005), "holm").
+        let r = [Some(0.03), Some(0.06), Some(0.06), None, Some(0.02)];
+        for (a, e) in holm_shaffer(&p, &singles).iter().zip(r) {
+            assert_eq!(a.is_some(), e.is_some());
+            assert!((a.unwrap_or(0.0) - e.unwrap_or(0.0)).abs() < 1e-15);
+        }
         // Two effects, each with a change and an equivalence test (at most one true per effect):
         // sorted 0.005 (effect 1), 0.01 (effect 0), 0.03 (effect 1), 0.04 (effect 0). Hypotheses
         // left at each step span 2, 2, 2, 1 effects: 0.01, 0.02, 0.06, 0.06 (running maximum).

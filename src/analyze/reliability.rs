@@ -43,11 +43,11 @@ fn level_of(dim: &Dimension) -> Level {
     }
 }
 
+/// Transcripts, their prompts, and the transcripts x coders values.
+type Matrix<'o> = (Vec<&'o str>, Vec<&'o str>, Vec<Vec<Option<f64>>>);
+
 /// Transcripts x coders, one row per transcript with a value from any of `coders`.
-fn matrix<'o>(
-    obs: impl Iterator<Item = &'o Observation>,
-    coders: &[&str],
-) -> (Vec<&'o str>, Vec<&'o str>, Vec<Vec<Option<f64>>>) {
+fn matrix<'o>(obs: impl Iterator<Item = &'o Observation>, coders: &[&str]) -> Matrix<'o> {
     let mut rows: BTreeMap<&str, (&str, Vec<Option<f64>>)> = BTreeMap::new();
     for o in obs {
         if let Some(c) = coders.iter().position(|c| *c == o.rater) {
