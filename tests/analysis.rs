@@ -923,3 +923,119 @@ fn the_demo_refuses_to_overwrite_a_folder_it_did_not_write() {
         "keep me"
     );
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn run_ok(args: &[&std::ffi::OsStr]) -> String {
+    let output = blindfold().args(args).output().unwrap();
+    assert!(output.status.success(), "{args:?}: {}", stderr_of(&output));
+    stdout_of(&output)
+}
+
+/// A second round re-rates every transcript of the demo (`blind --all`) by the same raters with
+/// another seed. Each (transcript, rater) counts once, from the earliest-blinded round, so the
+/// efficacy and agreement numbers are the single round's; the re-ratings give test–retest
+/// reliability; and un-blinding the rounds in the other order changes nothing.
+#[test]
+fn overlapping_rounds_count_each_rating_once_whatever_the_unblinding_order() {
+    let source = &demo().1;
+    let tmp = tempfile::tempdir().unwrap();
+    let os = |p: &Path| p.as_os_str().to_owned();
+    let mut dimensions = Vec::new();
+    for (i, reverse) in [false, true].into_iter().enumerate() {
+        let copy = tmp.path().join(format!("copy-{i}"));
+        copy_dir(source, &copy);
+        let run = copy.join("study/runs/demo");
+        let report = |run: &Path| -> Value {
+            run_ok(&[os(Path::new("report")).as_os_str(), os(run).as_os_str()]);
+            json(&run.join("report/results.json"))
+        };
+        let single = report(&run);
+        let round_1 = run.join("blind/round-1");
+        let round_2 = run.join("blind/round-2");
+        let out = run_ok(&[
+            "blind".as_ref(),
+            run.as_os_str(),
+            "--all".as_ref(),
+            "--round".as_ref(),
+            "round-2".as_ref(),
+            "--seed".as_ref(),
+            "11".as_ref(),
+        ]);
+        assert!(round_2.join("key.json").exists(), "{out}");
+        let mut sheets = Vec::new();
+        for rater in ["r1", "r2", "r3"] {
+            let sheet = copy.join(format!("again-{rater}.csv"));
+            run_ok(&[
+                "rate".as_ref(),
+                "--simulate".as_ref(),
+                round_2.join(format!("packets/{rater}.json")).as_os_str(),
+                "--out".as_ref(),
+                sheet.as_os_str(),
+                "--seed".as_ref(),
+                "99".as_ref(),
+            ]);
+            sheets.push(sheet);
+        }
+        let unblind = |round: &Path, sheets: &[PathBuf]| {
+            let mut args = vec![os(Path::new("unblind")), os(round)];
+            args.extend(sheets.iter().map(|s| os(s)));
+            let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+            run_ok(&refs);
+        };
+        if reverse {
+            // Round 1 un-blinded again after round 2.
+            std::fs::remove_file(round_1.join("unblinded.csv")).unwrap();
+            std::fs::remove_file(round_1.join("unblinded-notes.csv")).unwrap();
+            unblind(&round_2, &sheets);
+            let mut first: Vec<PathBuf> = ["r1", "r2", "r3"]
+                .iter()
+                .map(|r| copy.join(format!("ratings/{r}.csv")))
+                .collect();
+            first.push(round_1.join("judge-sim-gamma.csv"));
+            unblind(&round_1, &first);
+        } else {
+            unblind(&round_2, &sheets);
+        }
+        let pooled = report(&run);
+        assert_eq!(pooled["rounds"], serde_json::json!(["round-1", "round-2"]));
+        assert_eq!(pooled["n_ratings"], single["n_ratings"], "each pair once");
+        assert!(
+            pooled["n_rerated"].as_u64().unwrap() > 0,
+            "{}",
+            pooled["n_rerated"]
+        );
+        for (d, (p, s)) in pooled["dimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(single["dimensions"].as_array().unwrap())
+            .enumerate()
+        {
+            assert_eq!(p["cells"], s["cells"], "dimension {d}");
+            assert_eq!(p["effects"], s["effects"], "dimension {d}");
+            assert_eq!(
+                p["agreement"]["krippendorff_alpha"], s["agreement"]["krippendorff_alpha"],
+                "dimension {d}"
+            );
+            let retest = &p["agreement"]["test_retest"];
+            assert!(retest["n_units"].as_u64().unwrap() > 0, "{retest}");
+        }
+        dimensions.push(pooled["dimensions"].clone());
+    }
+    assert_eq!(
+        dimensions[0], dimensions[1],
+        "the un-blinding order changes nothing"
+    );
+}

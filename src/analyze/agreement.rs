@@ -1399,25 +1399,57 @@ mod tests {
     /// R irr::kappa2(anxiety[, 2:3]) with weights "unweighted", "equal" (linear) and "squared"
     /// (quadratic), recorded in statsmodels statsmodels/stats/tests/test_inter_rater.py
     /// (test_cohens_kappa_irr). irr weights by the positions of the levels present (1,2,3,4,6;
-    /// 5 is unused), which is exactly what declaring those levels does here.
+    /// 5 is unused), which is what declaring them equally spaced (6 coded as 5) does here.
+    /// Declared as the values 1,2,3,4,6, the weights follow the values (the gap 4–6 counts
+    /// double): R 4.2.2, the same formula with weights `1 - |v_i - v_j|^p / 5^p`, gives linear
+    /// 0.12621359223300949 and quadratic 0.22979797979797975.
     #[test]
     fn r_irr_kappa2_anxiety() {
         let rater2 = [3, 6, 4, 6, 2, 4, 2, 4, 3, 3, 2, 3, 3, 3, 2, 2, 1, 3, 3, 4];
         let rater3 = [2, 1, 4, 4, 3, 2, 1, 6, 1, 1, 1, 2, 3, 3, 1, 1, 3, 3, 2, 2];
-        let pairs: Vec<(f64, f64)> = rater2
-            .iter()
-            .zip(&rater3)
-            .map(|(&a, &b)| (f64::from(a), f64::from(b)))
-            .collect();
-        let levels = [1.0, 2.0, 3.0, 4.0, 6.0];
-        check_kappa(&pairs, &levels, None, -0.006289308, 1e-6);
-        check_kappa(&pairs, &levels, Some(KappaWeights::Linear), 0.1459075, 1e-6);
+        let as_pairs = |six: f64| -> Vec<(f64, f64)> {
+            let code = |x: i32| if x == 6 { six } else { f64::from(x) };
+            rater2
+                .iter()
+                .zip(&rater3)
+                .map(|(&a, &b)| (code(a), code(b)))
+                .collect()
+        };
+        // irr: positions.
+        let positions = as_pairs(5.0);
+        let levels = [1.0, 2.0, 3.0, 4.0, 5.0];
+        check_kappa(&positions, &levels, None, -0.006289308, 1e-6);
         check_kappa(
-            &pairs,
+            &positions,
+            &levels,
+            Some(KappaWeights::Linear),
+            0.1459075,
+            1e-6,
+        );
+        check_kappa(
+            &positions,
             &levels,
             Some(KappaWeights::Quadratic),
             0.2520325,
             1e-6,
+        );
+        // Values.
+        let values = as_pairs(6.0);
+        let levels = [1.0, 2.0, 3.0, 4.0, 6.0];
+        check_kappa(&values, &levels, None, -0.006289308, 1e-6);
+        check_kappa(
+            &values,
+            &levels,
+            Some(KappaWeights::Linear),
+            0.126_213_592_233_009_5,
+            1e-12,
+        );
+        check_kappa(
+            &values,
+            &levels,
+            Some(KappaWeights::Quadratic),
+            0.229_797_979_797_979_75,
+            1e-12,
         );
     }
 
