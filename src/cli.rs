@@ -116,6 +116,14 @@ pub struct RunArgs {
     /// Seconds that cells in flight get to finish after Ctrl-C.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub grace: f64,
+    /// Send every model's requests through its provider's batch API: half the price, results
+    /// within 24 hours (models with `batch = true` use it without this flag).
+    #[arg(long)]
+    pub batch: bool,
+    /// Cancel the run's batches in flight at the provider, and stop (the next run collects what
+    /// they finished and sends the rest again).
+    #[arg(long, conflicts_with_all = ["batch", "dry_run", "retry_failed"])]
+    pub batch_cancel: bool,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +156,18 @@ pub struct SimServeArgs {
     /// Seed of the latency jitter and fault draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Milliseconds a submitted batch takes to complete.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub batch_delay_ms: u64,
+    /// Probability that a request inside a batch fails (with a retryable server error).
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub batch_fail_rate: f64,
+    /// The first N batches fail as a whole.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub batch_fail_first: u32,
+    /// The first N batches expire with half their requests done.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub batch_expire_first: u32,
 }
 
 #[derive(Debug, Args)]

@@ -144,6 +144,11 @@ pub struct ModelEstimate {
     pub output_tokens: u64,
     /// None when the model has no prices.
     pub cost_usd: Option<f64>,
+    /// The same requests through the provider's batch API (batch prices, or the live prices
+    /// times `batch_discount`); None without prices.
+    pub batch_cost_usd: Option<f64>,
+    /// Whether the study runs this model in batch mode (`batch = true`).
+    pub batch: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -159,8 +164,10 @@ pub struct Estimate {
     pub estimated_input_tokens: u64,
     /// Upper bound: every reply is assumed to use `max_tokens`.
     pub estimated_output_tokens: u64,
-    /// None when any model lacks prices.
+    /// None when any model lacks prices. Models with `batch = true` count at batch prices.
     pub estimated_cost_usd: Option<f64>,
+    /// Every model through its batch API (`run --batch`).
+    pub estimated_batch_cost_usd: Option<f64>,
     pub per_model: Vec<ModelEstimate>,
 }
 
@@ -202,6 +209,8 @@ pub fn estimate(study: &Study, plan: &Plan) -> Estimate {
             input_tokens: 0,
             output_tokens: 0,
             cost_usd: Some(0.0),
+            batch_cost_usd: Some(0.0),
+            batch: model.batch.enabled,
         });
         e.cells += 1;
         e.requests += u64::from(counts.assistant);
@@ -221,6 +230,8 @@ pub fn estimate(study: &Study, plan: &Plan) -> Estimate {
                 input_tokens: 0,
                 output_tokens: 0,
                 cost_usd: Some(0.0),
+                batch_cost_usd: Some(0.0),
+                batch: user.batch.enabled,
             });
             u.requests += u64::from(counts.user_sim);
             u.input_tokens += context * u64::from(counts.user_sim);
@@ -229,12 +240,12 @@ pub fn estimate(study: &Study, plan: &Plan) -> Estimate {
     }
     for e in per_model.values_mut() {
         let model = study.model(&e.model);
-        e.cost_usd = model.and_then(|m| {
-            Some(
-                e.input_tokens as f64 / 1e6 * m.price_input_per_mtok?
-                    + e.output_tokens as f64 / 1e6 * m.price_output_per_mtok?,
-            )
-        });
+        let at = |prices: Option<(f64, f64)>| {
+            prices.map(|(i, o)| e.input_tokens as f64 / 1e6 * i + e.output_tokens as f64 / 1e6 * o)
+        };
+        e.cost_usd =
+            at(model.and_then(|m| Some((m.price_input_per_mtok?, m.price_output_per_mtok?))));
+        e.batch_cost_usd = at(model.and_then(ModelSpec::batch_prices));
     }
     let per_model: Vec<ModelEstimate> = study
         .models
@@ -254,7 +265,17 @@ pub fn estimate(study: &Study, plan: &Plan) -> Estimate {
             .collect(),
         estimated_input_tokens: per_model.iter().map(|m| m.input_tokens).sum(),
         estimated_output_tokens: per_model.iter().map(|m| m.output_tokens).sum(),
-        estimated_cost_usd: per_model.iter().map(|m| m.cost_usd).sum(),
+        estimated_cost_usd: per_model
+            .iter()
+            .map(|m| {
+                if m.batch {
+                    m.batch_cost_usd
+                } else {
+                    m.cost_usd
+                }
+            })
+            .sum(),
+        estimated_batch_cost_usd: per_model.iter().map(|m| m.batch_cost_usd).sum(),
         per_model,
     }
 }
@@ -348,5 +369,15 @@ mod tests {
         let expected =
             e.estimated_input_tokens as f64 / 1e6 + 2.0 * e.estimated_output_tokens as f64 / 1e6;
         assert!((e.estimated_cost_usd.unwrap() - expected).abs() < 1e-9);
+        // Batch prices: half by default, or as set; a batch model counts at them.
+        assert!((e.estimated_batch_cost_usd.unwrap() - expected / 2.0).abs() < 1e-9);
+        study.models[0].batch.enabled = true;
+        study.models[0].batch.price_output_per_mtok = Some(0.0);
+        let e = estimate(&study, &plan(&study));
+        let alpha = &e.per_model[0];
+        let batch_alpha = alpha.input_tokens as f64 / 1e6 * 0.5;
+        assert!((alpha.batch_cost_usd.unwrap() - batch_alpha).abs() < 1e-9);
+        let live_others: f64 = e.per_model[1..].iter().map(|m| m.cost_usd.unwrap()).sum();
+        assert!((e.estimated_cost_usd.unwrap() - (batch_alpha + live_others)).abs() < 1e-9);
     }
 }

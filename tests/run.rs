@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::fault_server::{Behaviour, FaultServer};
 use crate::sim::SimServe;
-use crate::util::{StudyDir, blindfold, stderr_of, stdout_of};
+use crate::util::{StudyDir, blindfold, interrupt, stderr_of, stdout_of};
 
 fn records(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
@@ -640,13 +640,7 @@ fn ctrl_c_lets_cells_in_flight_finish_and_says_how_to_resume() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let interrupted_at = Instant::now();
-    assert!(
-        StdCommand::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    interrupt(&child);
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");

@@ -4,6 +4,7 @@ mod fault_server;
 mod util;
 
 mod analysis;
+mod batch;
 mod blind;
 mod browser;
 mod run;

@@ -133,3 +133,14 @@ pub fn edit_assistant_messages(run: &std::path::Path, edit: impl Fn(&mut serde_j
         .collect();
     std::fs::write(&log, text).unwrap();
 }
+
+/// Sends SIGINT (what Ctrl-C sends) to a child process.
+pub fn interrupt(child: &std::process::Child) {
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}

@@ -73,6 +73,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             max_cost: None,
             grace: Duration::from_secs(5),
             quiet_summary: true,
+            batch: false,
         },
     )?;
     if outcome.summary.ok() != outcome.summary.planned() {

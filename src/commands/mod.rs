@@ -37,6 +37,7 @@ mod demo_cmd;
 mod judge_cmd;
 mod rate_cmds;
 mod report_cmd;
+mod run_batch;
 mod run_cmds;
 mod study_cmds;
 

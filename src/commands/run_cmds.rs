@@ -12,12 +12,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
+use super::run_batch;
 use crate::cli::{Format, RunArgs, SimServeArgs, StatusArgs};
 use crate::hash::derive_seed;
 use crate::plan::{self, Cell};
 use crate::provider::{Endpoint, ProviderKind, default_base_url};
 use crate::run::record::{Manifest, RecordHead, Status, TranscriptRecord};
 use crate::run::{self, Budget, Runner, manifest, summary};
+use crate::sim::batch::BatchFaults;
 use crate::sim::server::{self, SimOptions};
 use crate::store::{self, transcripts};
 use crate::study::{self, Study};
@@ -59,6 +61,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         None => slug(&study.name),
     };
     let run_dir = args.study.join("runs").join(&name);
+    if args.batch_cancel {
+        return run_batch::cancel(&study, &run_dir);
+    }
     let options = RunOptions {
         concurrency: args.concurrency as usize,
         retry_failed: args.retry_failed,
@@ -66,6 +71,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         max_cost: args.max_cost,
         grace: Duration::from_secs_f64(args.grace.max(0.0)),
         quiet_summary: false,
+        batch: args.batch,
     };
     let outcome = run_study(&study, &run_dir, &options)?;
     Ok(outcome.exit_code())
@@ -81,6 +87,8 @@ pub struct RunOptions {
     pub grace: Duration,
     /// Leave out the summary table (the demo prints its own).
     pub quiet_summary: bool,
+    /// Every model through its provider's batch API (`--batch`).
+    pub batch: bool,
 }
 
 pub struct RunOutcome {
@@ -175,14 +183,19 @@ pub fn run_study(
         .filter(|c| ok.contains(c.id.as_str()))
         .count();
 
+    let batch_models = run_batch::batch_models(study, options.batch);
     let budget = match options.max_cost {
         Some(cap) => {
             let unpriced: Vec<&str> = models_involved(study, &todo)
                 .into_iter()
                 .filter(|m| {
-                    study
-                        .model(m)
-                        .is_some_and(|s| run::price(s, 0, 0).is_none())
+                    study.model(m).is_some_and(|s| {
+                        if batch_models.contains(*m) {
+                            s.batch_prices().is_none()
+                        } else {
+                            run::price(s, 0, 0).is_none()
+                        }
+                    })
                 })
                 .collect();
             if !unpriced.is_empty() {
@@ -213,7 +226,7 @@ pub fn run_study(
             &todo,
             done_before,
             failed_skipped,
-            options.retry_failed,
+            options,
             budget.as_deref(),
         )?;
         return Ok(RunOutcome {
@@ -265,6 +278,7 @@ pub fn run_study(
     let interrupted = if todo.is_empty() {
         false
     } else {
+        let batch = run_batch::setup(study, run_dir, &new_manifest, options.batch)?;
         let rt = runtime()?;
         rt.block_on(execute(
             study,
@@ -273,6 +287,7 @@ pub fn run_study(
             report.truncated_tail.as_ref(),
             budget.clone(),
             options,
+            batch,
         ))?
     };
 
@@ -334,9 +349,10 @@ fn print_dry_run(
     todo: &[Cell],
     done: usize,
     failed: usize,
-    retry_failed: bool,
+    options: &RunOptions,
     budget: Option<&Budget>,
 ) -> anyhow::Result<()> {
+    let batch_models = run_batch::batch_models(study, options.batch);
     let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for cell in todo {
         *counts.entry((&cell.model, &cell.scaffold)).or_default() += 1;
@@ -345,7 +361,7 @@ fn print_dry_run(
         "Dry run: {} of {} cells would run ({done} done, {failed} failed earlier{}).",
         todo.len(),
         plan.cells.len(),
-        if retry_failed {
+        if options.retry_failed {
             " and retried"
         } else {
             " and left alone"
@@ -359,16 +375,37 @@ fn print_dry_run(
         hashes: plan.hashes.clone(),
     };
     let estimate = plan::estimate(study, &todo_plan);
+    // Models in batch mode count at batch prices.
+    let cost: Option<f64> = estimate
+        .per_model
+        .iter()
+        .map(|m| {
+            if batch_models.contains(&m.model) {
+                m.batch_cost_usd
+            } else {
+                m.cost_usd
+            }
+        })
+        .sum();
+    let batched: Vec<&str> = estimate
+        .per_model
+        .iter()
+        .filter(|m| batch_models.contains(&m.model))
+        .map(|m| m.model.as_str())
+        .collect();
     outln!(
-        "Estimated: {} requests, ~{} input tokens, at most {} output tokens, cost {}.",
+        "Estimated: {} requests, ~{} input tokens, at most {} output tokens, cost {}{}.",
         estimate.requests,
         estimate.estimated_input_tokens,
         estimate.estimated_output_tokens,
-        estimate
-            .estimated_cost_usd
-            .map_or("unknown (no prices)".into(), |c| format!("at most ${c:.2}"))
+        cost.map_or("unknown (no prices)".into(), |c| format!("at most ${c:.2}")),
+        if batched.is_empty() {
+            String::new()
+        } else {
+            format!(" (batch prices for {})", batched.join(", "))
+        }
     );
-    if let (Some(budget), Some(cost)) = (budget, estimate.estimated_cost_usd)
+    if let (Some(budget), Some(cost)) = (budget, cost)
         && budget.spent() + cost > budget.cap_usd
     {
         outln!(
@@ -449,6 +486,7 @@ async fn execute(
     truncated_tail: Option<&transcripts::TruncatedTail>,
     budget: Option<Arc<Budget>>,
     options: &RunOptions,
+    batch: Option<run::batch::BatchSetup>,
 ) -> anyhow::Result<bool> {
     let models = models_involved(study, &todo);
     let sim = if models.iter().any(|m| {
@@ -486,14 +524,18 @@ async fn execute(
         Ok(())
     });
 
-    let runner = Arc::new(Runner::new(
+    let runner = Runner::new(
         Arc::new(study.clone()),
         endpoints,
         options.concurrency,
         budget,
         derive_seed(&["retry-jitter", &study.seed.to_string()]),
         cancel.clone(),
-    ));
+    );
+    let runner = Arc::new(match batch {
+        Some(setup) => runner.with_batch(setup),
+        None => runner,
+    });
     let progress_stop = CancellationToken::new();
     let progress = run::progress::spawn(runner.counters.clone(), progress_stop.clone());
 
@@ -526,10 +568,14 @@ async fn execute(
     }
     progress_stop.cancel();
     let _ = progress.await;
+    let batch_failure = runner.batch_failure();
     drop(runner);
     writer
         .join()
         .map_err(|_| anyhow::anyhow!("the transcript writer panicked"))??;
+    if let Some(failure) = batch_failure {
+        bail!("{failure}");
+    }
     Ok(interrupted)
 }
 
@@ -546,8 +592,13 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let mut builder = summary::SummaryBuilder::new(&manifest.cells);
     let report = transcripts::for_each::<TranscriptRecord>(&log_path, |r| builder.add(&r))?;
     let summary = builder.finish();
+    let batches = run_batch::in_flight(&args.run_dir)?;
     match args.format {
-        Format::Json => outln!("{}", serde_json::to_string_pretty(&summary)?),
+        Format::Json => {
+            let mut value = serde_json::to_value(&summary)?;
+            value["batches_in_flight"] = serde_json::to_value(&batches)?;
+            outln!("{}", serde_json::to_string_pretty(&value)?)
+        }
         Format::Text => {
             outln!(
                 "Run '{}' of study '{}' (protocol {})",
@@ -556,6 +607,9 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
                 &manifest.protocol_hash[..12]
             );
             out!("{}", summary::render(&summary));
+            if !batches.is_empty() {
+                out!("\n{}", run_batch::render(&batches));
+            }
             if report.truncated_tail.is_some() {
                 outln!(
                     "The last line of transcripts.jsonl is incomplete; the next `run` sets it aside."
@@ -573,10 +627,19 @@ pub fn sim_serve(args: &SimServeArgs) -> anyhow::Result<ExitCode> {
         }
         None => Vec::new(),
     };
+    if !(0.0..=1.0).contains(&args.batch_fail_rate) {
+        bail!("--batch-fail-rate must be between 0 and 1");
+    }
     let options = SimOptions {
         latency: Duration::from_millis(args.latency_ms),
         faults,
         seed: args.seed,
+        batch: BatchFaults {
+            delay: Duration::from_millis(args.batch_delay_ms),
+            fail_rate: args.batch_fail_rate,
+            fail_first: args.batch_fail_first,
+            expire_first: args.batch_expire_first,
+        },
     };
     runtime()?.block_on(async {
         let server = server::start(args.addr, options)
@@ -585,7 +648,7 @@ pub fn sim_serve(args: &SimServeArgs) -> anyhow::Result<ExitCode> {
         // One line on stdout, which scripts read for the address; a reader that hangs up after it
         // must not bring the server down, so write errors are ignored.
         let mut stdout = std::io::stdout();
-        let _ = writeln!(stdout, "Simulated models on http://{} (OpenAI: /v1/chat/completions, /v1/models; Anthropic: /v1/messages)", server.addr);
+        let _ = writeln!(stdout, "Simulated models on http://{} (OpenAI: /v1/chat/completions, /v1/models, /v1/files, /v1/batches; Anthropic: /v1/messages, /v1/messages/batches; Gemini: /v1beta/models/MODEL:generateContent, :batchGenerateContent, /v1beta/batches)", server.addr);
         let _ = stdout.flush();
         eprintln!("Models: {}. Stop with Ctrl-C.", crate::sim::MODEL_NAMES.join(", "));
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;

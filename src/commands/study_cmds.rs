@@ -163,7 +163,9 @@ fn render_plan(study: &Study, e: &Estimate) -> String {
         "input tokens",
         "output tokens (max)",
         "cost (USD)",
+        "batch cost (USD)",
     ]);
+    let usd = |c: Option<f64>| c.map_or("no prices".into(), |c| format!("{c:.2}"));
     for m in &e.per_model {
         table.add_row(vec![
             m.model.clone(),
@@ -171,7 +173,12 @@ fn render_plan(study: &Study, e: &Estimate) -> String {
             m.requests.to_string(),
             m.input_tokens.to_string(),
             m.output_tokens.to_string(),
-            m.cost_usd.map_or("no prices".into(), |c| format!("{c:.2}")),
+            usd(m.cost_usd),
+            if m.batch {
+                format!("{} (batch = true)", usd(m.batch_cost_usd))
+            } else {
+                usd(m.batch_cost_usd)
+            },
         ]);
     }
     out.push_str(&table.to_string());
@@ -187,6 +194,11 @@ fn render_plan(study: &Study, e: &Estimate) -> String {
         None => out.push_str(
             "Estimated cost: unknown (set price_input_per_mtok and price_output_per_mtok on each model).\n",
         ),
+    }
+    if let Some(cost) = e.estimated_batch_cost_usd {
+        out.push_str(&format!(
+            "With every model through its provider's batch API (run --batch): at most ${cost:.2}.\n"
+        ));
     }
     out
 }

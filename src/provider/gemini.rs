@@ -95,7 +95,7 @@ pub(crate) fn build(
 /// `models/{model}` for a bare model id; a full resource name (`models/x`, `tunedModels/x`) is
 /// used as given. The name becomes part of the URL path, so only characters that need no
 /// escaping are accepted.
-fn model_resource(model: &str) -> Result<String, ProviderError> {
+pub(crate) fn model_resource(model: &str) -> Result<String, ProviderError> {
     let model = model.trim();
     let safe = model
         .bytes()

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub mod anthropic;
+pub mod batch;
 pub mod gemini;
 pub mod openai;
 pub mod send;
@@ -183,6 +184,9 @@ pub enum ErrorKind {
     InvalidResponse { transient: bool },
     /// The request could not be built from the given endpoint and chat request.
     InvalidRequest,
+    /// A request of a provider batch that the provider did not run: it expired, or the whole
+    /// batch failed. `transient` says whether a later batch may succeed.
+    Batch { transient: bool },
 }
 
 impl fmt::Display for ErrorKind {
@@ -193,6 +197,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Timeout => f.write_str("timeout"),
             ErrorKind::InvalidResponse { .. } => f.write_str("invalid response"),
             ErrorKind::InvalidRequest => f.write_str("invalid request"),
+            ErrorKind::Batch { .. } => f.write_str("batch"),
         }
     }
 }
@@ -269,7 +274,15 @@ impl ProviderError {
         Self::bare(ErrorKind::InvalidRequest, message)
     }
 
-    fn invalid_response(
+    /// A batch request the provider did not run (see [`ErrorKind::Batch`]).
+    pub fn batch(transient: bool, code: &str, message: impl Into<String>) -> Self {
+        ProviderError {
+            provider_code: Some(code.to_owned()),
+            ..Self::bare(ErrorKind::Batch { transient }, message)
+        }
+    }
+
+    pub(crate) fn invalid_response(
         status: u16,
         transient: bool,
         message: impl Into<String>,
@@ -290,6 +303,7 @@ impl ProviderError {
         match self.kind {
             ErrorKind::Transport | ErrorKind::Timeout => true,
             ErrorKind::InvalidRequest => false,
+            ErrorKind::Batch { transient } => transient,
             ErrorKind::InvalidResponse { transient } => transient,
             ErrorKind::Http { status } => {
                 !self.quota_exhausted
@@ -446,7 +460,7 @@ pub(crate) struct ErrorDetails {
     pub request_id: Option<String>,
 }
 
-fn http_error(kind: ProviderKind, response: &HttpResponse) -> ProviderError {
+pub(crate) fn http_error(kind: ProviderKind, response: &HttpResponse) -> ProviderError {
     let status = response.status;
     let json: Option<Value> = serde_json::from_str(&response.body).ok();
     let details = match (&json, kind) {
@@ -603,10 +617,10 @@ pub(crate) fn truncate_chars(text: &str, limit: usize) -> String {
     }
 }
 
-const REDACTED: &str = "[redacted]";
+pub(crate) const REDACTED: &str = "[redacted]";
 
 /// Headers whose values are credentials in one API or another.
-const SECRET_HEADERS: [&str; 6] = [
+pub(crate) const SECRET_HEADERS: [&str; 6] = [
     "authorization",
     "proxy-authorization",
     "x-api-key",
@@ -627,19 +641,23 @@ impl fmt::Debug for Endpoint {
     }
 }
 
+/// Headers for `Debug` output, with the values of secret ones replaced by [`REDACTED`].
+pub(crate) fn redacted(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let secret = SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s));
+            (
+                name.as_str(),
+                if secret { REDACTED } else { value.as_str() },
+            )
+        })
+        .collect()
+}
+
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let secret = SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s));
-                (
-                    name.as_str(),
-                    if secret { REDACTED } else { value.as_str() },
-                )
-            })
-            .collect();
+        let headers = redacted(&self.headers);
         f.debug_struct("HttpRequest")
             .field("url", &self.url)
             .field("headers", &headers)

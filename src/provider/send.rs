@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use super::batch::{Body, HttpCall, Method};
 use super::{HttpRequest, HttpResponse, ProviderError};
 
 /// A client shared by every request of a run (connection pooling across cells).
@@ -29,6 +30,46 @@ pub async fn send(
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
+    read(builder).await
+}
+
+/// Sends one call of a batch API (a GET, a JSON POST, or a file upload).
+pub async fn send_call(
+    client: &reqwest::Client,
+    call: &HttpCall,
+    timeout: Duration,
+) -> Result<HttpResponse, ProviderError> {
+    let mut builder = match call.method {
+        Method::Get => client.get(&call.url),
+        Method::Post => client.post(&call.url),
+    }
+    .timeout(timeout);
+    builder = match &call.body {
+        Body::Empty => builder,
+        Body::Json(body) => builder.json(body),
+        Body::Upload {
+            purpose,
+            file_name,
+            bytes,
+        } => {
+            let file = reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name(file_name.clone())
+                .mime_str("application/jsonl")
+                .expect("a valid MIME type");
+            builder.multipart(
+                reqwest::multipart::Form::new()
+                    .text("purpose", purpose.clone())
+                    .part("file", file),
+            )
+        }
+    };
+    for (name, value) in &call.headers {
+        builder = builder.header(name, value);
+    }
+    read(builder).await
+}
+
+async fn read(builder: reqwest::RequestBuilder) -> Result<HttpResponse, ProviderError> {
     let response = builder.send().await.map_err(transport_error)?;
     let status = response.status().as_u16();
     let headers = response

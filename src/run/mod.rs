@@ -5,6 +5,8 @@
 //! `retry` decides, and each finished cell becomes a [`TranscriptRecord`] sent to the writer, which
 //! appends it at once. The runner owns retries and limits; providers only translate.
 
+pub mod batch;
+pub mod cell;
 pub mod limits;
 pub mod manifest;
 pub mod progress;
@@ -28,12 +30,12 @@ use tracing::{debug, warn};
 use crate::plan::{Cell, estimate_tokens};
 use crate::provider::send::send;
 use crate::provider::{
-    ChatRequest, Endpoint, ErrorKind, ProviderError, Reply, Role, build_request, parse_response,
+    ChatRequest, Endpoint, ErrorKind, ProviderError, Reply, build_request, parse_response,
 };
 use crate::study::{ModelSpec, Study};
+use cell::{CellState, Pricing};
 use limits::{GlobalGate, ModelGate};
-use protocol::{Protocol, Step};
-use record::{CellError, Status, TokenUsage, TranscriptMessage, TranscriptRecord};
+use record::{CellError, Status, TranscriptRecord};
 use retry::{Decision, RetryPolicy};
 
 /// Counters shared with the progress display.
@@ -44,6 +46,8 @@ pub struct Counters {
     pub failed: AtomicU64,
     pub retrying: AtomicU64,
     pub in_flight: AtomicU64,
+    /// Requests waiting in provider batches.
+    pub batched: AtomicU64,
 }
 
 impl Counters {
@@ -88,6 +92,12 @@ impl Budget {
         true
     }
 
+    /// Reserves `amount` that is already committed (a batch submitted before a restart), even
+    /// past the cap.
+    fn commit(&self, amount: f64) {
+        self.state.lock().expect("not poisoned").reserved += amount;
+    }
+
     fn settle(&self, bound: f64, actual: f64) {
         let mut s = self.state.lock().expect("not poisoned");
         s.reserved = (s.reserved - bound).max(0.0);
@@ -113,6 +123,8 @@ pub struct Runner {
     budget: Option<Arc<Budget>>,
     jitter: Mutex<ChaCha8Rng>,
     cancel: CancellationToken,
+    batch: Mutex<Option<batch::BatchSetup>>,
+    batch_failure: Mutex<Option<String>>,
 }
 
 /// What a request produced, or why it failed, with the attempts it took.
@@ -154,7 +166,30 @@ impl Runner {
             budget,
             jitter: Mutex::new(ChaCha8Rng::seed_from_u64(jitter_seed)),
             cancel,
+            batch: Mutex::new(None),
+            batch_failure: Mutex::new(None),
         }
+    }
+
+    /// Runs the cells of the setup's batch models (and every cell its journal knows) through
+    /// provider batches.
+    pub fn with_batch(self, setup: batch::BatchSetup) -> Self {
+        *self.batch.lock().expect("not poisoned") = Some(setup);
+        self
+    }
+
+    /// Why the batch driver stopped the run, if it did (its journal could not be written).
+    pub fn batch_failure(&self) -> Option<String> {
+        self.batch_failure.lock().expect("not poisoned").clone()
+    }
+
+    fn fail_batches(&self, message: String) {
+        *self.batch_failure.lock().expect("not poisoned") = Some(message);
+        self.cancel.cancel();
+    }
+
+    fn jitter(&self) -> f64 {
+        self.jitter.lock().expect("not poisoned").random::<f64>()
     }
 
     /// Runs `cells` and sends each finished record to `records`. Returns when every dispatched
@@ -167,6 +202,20 @@ impl Runner {
         self.counters
             .total
             .store(cells.len() as u64, Ordering::Relaxed);
+        let setup = self.batch.lock().expect("not poisoned").take();
+        let (batched, cells): (Vec<Cell>, Vec<Cell>) = match &setup {
+            Some(setup) => {
+                let journaled = setup.cells_in_journal();
+                cells
+                    .into_iter()
+                    .partition(|c| setup.models.contains(&c.model) || journaled.contains(&c.id))
+            }
+            None => (Vec::new(), cells),
+        };
+        let mut models = JoinSet::new();
+        if let Some(setup) = setup.filter(|_| !batched.is_empty()) {
+            models.spawn(batch::drive(self.clone(), setup, batched, records.clone()));
+        }
         let mut by_model: Vec<(String, Vec<Cell>)> = Vec::new();
         for cell in cells {
             match by_model.iter_mut().find(|(m, _)| *m == cell.model) {
@@ -174,7 +223,6 @@ impl Runner {
                 None => by_model.push((cell.model.clone(), vec![cell])),
             }
         }
-        let mut models = JoinSet::new();
         for (model, cells) in by_model {
             let runner = self.clone();
             let records = records.clone();
@@ -270,36 +318,7 @@ impl Runner {
     }
 
     fn failed_without_trying(&self, cell: &Cell, kind: &str, message: String) -> TranscriptRecord {
-        let now = now_rfc3339();
-        TranscriptRecord {
-            cell_id: cell.id.clone(),
-            model: cell.model.clone(),
-            scaffold: cell.scaffold.clone(),
-            prompt: cell.prompt.clone(),
-            repeat: cell.repeat,
-            seed: cell.seed,
-            status: Status::Failed,
-            messages: Vec::new(),
-            error: Some(CellError {
-                kind: kind.to_string(),
-                status: None,
-                message,
-                body: None,
-                transient: false,
-            }),
-            usage: TokenUsage::default(),
-            user_sim_usage: TokenUsage::default(),
-            cost_usd: Some(0.0),
-            requests: 0,
-            attempts: 0,
-            latency_ms: 0,
-            model_version: None,
-            request_ids: Vec::new(),
-            finish_reasons: Vec::new(),
-            refused: false,
-            started_at: now.clone(),
-            finished_at: now,
-        }
+        cell::failed_record(cell, kind, message, &now_rfc3339())
     }
 
     async fn run_cell(&self, cell: &Cell) -> TranscriptRecord {
@@ -311,106 +330,28 @@ impl Runner {
 
     async fn run_cell_inner(&self, cell: &Cell) -> TranscriptRecord {
         let study = &self.study;
-        let mut record = self.failed_without_trying(cell, "protocol", String::new());
-        record.started_at = now_rfc3339();
-        let (Some(assistant), Some(scaffold), Some(prompt)) = (
-            study.model(&cell.model),
-            study.scaffold(&cell.scaffold),
-            study.prompts.iter().find(|p| p.id == cell.prompt),
-        ) else {
-            record.error.as_mut().expect("set above").message =
-                "the cell refers to a model, scaffold or prompt the study does not have".into();
-            return record;
+        let mut state = match CellState::start(study, cell, now_rfc3339()) {
+            Ok(state) => state,
+            Err(record) => return *record,
         };
-        let user_model = scaffold
-            .user_sim
-            .as_ref()
-            .and_then(|u| study.model(&u.model));
-        let protocol = match Protocol::new(scaffold, prompt) {
-            Ok(p) => p,
-            Err(message) => {
-                record.error.as_mut().expect("set above").message = message;
-                return record;
-            }
-        };
-        let mut messages = protocol.start();
         let mut failure = None;
-        loop {
-            let (alias, request, role) =
-                match protocol.next(&messages, assistant, user_model, cell.seed) {
-                    Step::Done => break,
-                    Step::UserTurn(text) => {
-                        messages.push(TranscriptMessage::new(Role::User, text));
-                        continue;
-                    }
-                    Step::Assistant(request) => (&assistant.id, request, Role::Assistant),
-                    Step::SimulatedUser(request) => (
-                        &user_model
-                            .expect("a simulated-user step implies a user model")
-                            .id,
-                        request,
-                        Role::User,
-                    ),
-                };
-            match self.request(&cell.id, alias, &request).await {
-                Ok(success) => {
-                    record.requests += 1;
-                    record.attempts += success.attempts;
-                    record.latency_ms += success.latency.as_millis() as u64;
-                    let usage = TokenUsage {
-                        input_tokens: success.reply.usage.input_tokens,
-                        output_tokens: success.reply.usage.output_tokens,
-                    };
-                    if role == Role::Assistant {
-                        record.usage.add(usage);
-                        record.model_version = success.reply.model_version.clone();
-                        record
-                            .finish_reasons
-                            .push(success.reply.finish_reason.clone());
-                    } else {
-                        record.user_sim_usage.add(usage);
-                    }
-                    record.request_ids.extend(success.reply.request_id.clone());
-                    messages.push(TranscriptMessage {
-                        role,
-                        content: success.reply.text,
-                        reasoning: success.reply.reasoning,
-                    });
-                }
+        while let Some(call) = state.next_call(study) {
+            match self.request(&cell.id, &call.alias, &call.request).await {
+                Ok(success) => state.answer(
+                    &call,
+                    success.reply,
+                    Pricing::Live,
+                    success.attempts,
+                    success.latency.as_millis() as u64,
+                ),
                 Err(f) => {
-                    record.attempts += f.attempts;
+                    state.add_attempts(f.attempts);
                     failure = Some(f.error);
                     break;
                 }
             }
         }
-        record.messages = messages;
-        record.finished_at = now_rfc3339();
-        record.cost_usd = price(
-            assistant,
-            record.usage.input_tokens,
-            record.usage.output_tokens,
-        )
-        .and_then(|c| {
-            Some(match user_model {
-                Some(u) if record.user_sim_usage != TokenUsage::default() => {
-                    c + price(
-                        u,
-                        record.user_sim_usage.input_tokens,
-                        record.user_sim_usage.output_tokens,
-                    )?
-                }
-                _ => c,
-            })
-        });
-        match failure {
-            Some(error) => record.error = Some(error),
-            None => {
-                record.status = Status::Ok;
-                record.error = None;
-            }
-        }
-        record
+        state.finish(study, failure, now_rfc3339())
     }
 
     /// One request outside the matrix (a judge's), under the same limits, retries and stopping
@@ -500,8 +441,7 @@ impl Runner {
                     attempts,
                 });
             }
-            let jitter = self.jitter.lock().expect("not poisoned").random::<f64>();
-            match policy.decide(attempts, &error, SystemTime::now(), jitter) {
+            match policy.decide(attempts, &error, SystemTime::now(), self.jitter()) {
                 Decision::RetryAfter(delay) => {
                     debug!(
                         cell = cell_id,
@@ -528,6 +468,12 @@ impl Runner {
 }
 
 fn request_tokens(chat: &ChatRequest, spec: &ModelSpec) -> u32 {
+    let (input, output) = request_estimate(chat, spec);
+    (input + output).min(u64::from(u32::MAX)) as u32
+}
+
+/// A request's estimated input tokens and its most output tokens.
+fn request_estimate(chat: &ChatRequest, spec: &ModelSpec) -> (u64, u64) {
     let input: u64 = chat.system.as_deref().map_or(0, estimate_tokens)
         + chat
             .messages
@@ -537,7 +483,7 @@ fn request_tokens(chat: &ChatRequest, spec: &ModelSpec) -> u32 {
     let output = spec
         .max_tokens
         .map_or(crate::plan::DEFAULT_REPLY_TOKENS, u64::from);
-    (input + output).min(u64::from(u32::MAX)) as u32
+    (input, output)
 }
 
 /// USD for a token count at a model's prices; None without prices.
@@ -555,6 +501,7 @@ fn cell_error(error: &ProviderError) -> CellError {
         ErrorKind::Timeout => "timeout",
         ErrorKind::InvalidResponse { .. } => "invalid_response",
         ErrorKind::InvalidRequest => "invalid_request",
+        ErrorKind::Batch { .. } => "batch",
     };
     CellError {
         kind: kind.to_string(),

@@ -23,12 +23,18 @@ pub fn spawn(counters: Arc<Counters>, stop: CancellationToken) -> JoinHandle<()>
 }
 
 fn status(counters: &Counters) -> String {
+    let batched = counters.batched.load(Ordering::Relaxed);
     format!(
-        "{} ok, {} failed, {} retrying, {} in flight",
+        "{} ok, {} failed, {} retrying, {} in flight{}",
         counters.ok.load(Ordering::Relaxed),
         counters.failed.load(Ordering::Relaxed),
         counters.retrying.load(Ordering::Relaxed),
         counters.in_flight.load(Ordering::Relaxed),
+        if batched > 0 {
+            format!(", {batched} in batches")
+        } else {
+            String::new()
+        }
     )
 }
 

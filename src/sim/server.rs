@@ -1,5 +1,7 @@
 //! The simulated models over HTTP: an OpenAI-compatible `POST /v1/chat/completions` and
-//! `GET /v1/models`, and an Anthropic-compatible `POST /v1/messages`.
+//! `GET /v1/models`, an Anthropic-compatible `POST /v1/messages`, a Gemini-compatible
+//! `POST /v1beta/models/{model}:generateContent`, and the three providers' batch APIs
+//! (`super::batch`).
 //!
 //! The runner starts this server in-process on an ephemeral loopback port for `provider = "sim"`
 //! models, and talks to it over real HTTP like to any provider; `blindfold sim serve` runs it on
@@ -21,6 +23,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
+use super::batch::{self, BatchFaults, BatchStore};
 use super::model::{Role, SimModel, SimReply, approx_tokens, respond};
 
 /// Options of a simulated-model server.
@@ -31,6 +34,8 @@ pub struct SimOptions {
     /// Injected failures: (HTTP status, probability), drawn in order per request.
     pub faults: Vec<(u16, f64)>,
     pub seed: u64,
+    /// How the batch APIs behave.
+    pub batch: BatchFaults,
 }
 
 /// Parses `429=0.1,500=0.05`.
@@ -63,10 +68,11 @@ pub fn parse_fail_rate(spec: &str) -> Result<Vec<(u16, f64)>, String> {
     Ok(out)
 }
 
-struct AppState {
+pub(super) struct AppState {
     options: SimOptions,
     rng: Mutex<ChaCha8Rng>,
     requests: AtomicU64,
+    pub(super) batches: BatchStore,
 }
 
 /// A running server; dropping the handle does not stop it (it lives as long as the runtime).
@@ -84,6 +90,7 @@ impl SimServer {
 pub fn router(options: SimOptions) -> Router {
     let state = Arc::new(AppState {
         rng: Mutex::new(ChaCha8Rng::seed_from_u64(options.seed)),
+        batches: BatchStore::new(options.batch.clone(), options.seed),
         options,
         requests: AtomicU64::new(0),
     });
@@ -91,6 +98,8 @@ pub fn router(options: SimOptions) -> Router {
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/messages", post(messages))
         .route("/v1/models", get(list_models))
+        .merge(super::batch::routes())
+        .route("/v1beta/{*rest}", post(gemini_post).get(batch::gemini_get))
         .fallback(not_found)
         .with_state(state)
 }
@@ -169,7 +178,7 @@ fn json_body(bytes: &[u8], anthropic: bool) -> Result<Value, Box<Response>> {
     })
 }
 
-fn error_response(status: StatusCode, message: String, anthropic: bool) -> Response {
+pub(super) fn error_response(status: StatusCode, message: String, anthropic: bool) -> Response {
     let body = if anthropic {
         json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
     } else {
@@ -191,8 +200,8 @@ fn content_text(content: &Value) -> String {
     }
 }
 
-/// The request fields both wire formats share, extracted and checked.
-struct Parsed {
+/// The request fields every wire format shares, extracted and checked.
+pub(super) struct Parsed {
     model: SimModel,
     system: Option<String>,
     turns: Vec<(Role, String)>,
@@ -201,20 +210,24 @@ struct Parsed {
 }
 
 /// A rejected request: the status and the message for the error body.
-type Rejection = (StatusCode, String);
+pub(super) type Rejection = (StatusCode, String);
 
-fn parse_body(body: &Value, anthropic: bool) -> Result<Parsed, Rejection> {
+fn sim_model(name: &str) -> Result<SimModel, Rejection> {
+    name.parse().map_err(|_| {
+        (
+            StatusCode::NOT_FOUND,
+            format!("The model `{name}` does not exist (simulated models: sim-alpha, sim-beta, sim-gamma)"),
+        )
+    })
+}
+
+pub(super) fn parse_body(body: &Value, anthropic: bool) -> Result<Parsed, Rejection> {
     let bad = |message: String| (StatusCode::BAD_REQUEST, message);
     let model_name = body
         .get("model")
         .and_then(Value::as_str)
         .ok_or_else(|| bad("`model` is required".into()))?;
-    let model: SimModel = model_name.parse().map_err(|_| {
-        (
-            StatusCode::NOT_FOUND,
-            format!("The model `{model_name}` does not exist (simulated models: sim-alpha, sim-beta, sim-gamma)"),
-        )
-    })?;
+    let model = sim_model(model_name)?;
     let messages = body
         .get("messages")
         .and_then(Value::as_array)
@@ -307,12 +320,18 @@ async fn chat_completions(State(state): State<Arc<AppState>>, body: Bytes) -> Re
         Ok(p) => p,
         Err((status, message)) => return error_response(status, message, false),
     };
-    let (reply, truncated) = generate(&parsed);
-    let id = request_id("chatcmpl-sim-", &parsed, &reply);
+    let (id, body) = openai_completion(&parsed);
     let mut headers = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert("x-request-id", value);
     }
+    (headers, Json(body)).into_response()
+}
+
+/// The chat completion a request gets, and its id.
+pub(super) fn openai_completion(parsed: &Parsed) -> (String, Value) {
+    let (reply, truncated) = generate(parsed);
+    let id = request_id("chatcmpl-sim-", parsed, &reply);
     let body = json!({
         "id": id,
         "object": "chat.completion",
@@ -331,7 +350,7 @@ async fn chat_completions(State(state): State<Arc<AppState>>, body: Bytes) -> Re
             "total_tokens": reply.input_tokens + reply.output_tokens,
         },
     });
-    (headers, Json(body)).into_response()
+    (id, body)
 }
 
 async fn messages(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
@@ -346,12 +365,18 @@ async fn messages(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
         Ok(p) => p,
         Err((status, message)) => return error_response(status, message, true),
     };
-    let (reply, truncated) = generate(&parsed);
-    let id = request_id("msg_sim_", &parsed, &reply);
+    let (id, body) = anthropic_message(&parsed);
     let mut headers = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&format!("req_{}", &id[8..])) {
         headers.insert("request-id", value);
     }
+    (headers, Json(body)).into_response()
+}
+
+/// The Messages API answer a request gets, and its id.
+pub(super) fn anthropic_message(parsed: &Parsed) -> (String, Value) {
+    let (reply, truncated) = generate(parsed);
+    let id = request_id("msg_sim_", parsed, &reply);
     let body = json!({
         "id": id,
         "type": "message",
@@ -362,14 +387,145 @@ async fn messages(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
         "stop_sequence": null,
         "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
     });
-    (headers, Json(body)).into_response()
+    (id, body)
+}
+
+/// `POST /v1beta/models/{model}:generateContent` (live) and the Gemini batch calls.
+async fn gemini_post(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(rest): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(model) = rest
+        .strip_prefix("models/")
+        .and_then(|r| r.strip_suffix(":generateContent"))
+    else {
+        return batch::gemini_post(state, &rest, &headers, &body);
+    };
+    let body = match json_body(&body, false) {
+        Ok(b) => b,
+        Err(response) => return *response,
+    };
+    if let Some((status, _)) = delay_and_fault(&state).await {
+        return fault_response(status, false);
+    }
+    match parse_gemini(&body, model) {
+        Ok(parsed) => Json(gemini_response(&parsed)).into_response(),
+        Err((status, message)) => gemini_error(status, &message),
+    }
+}
+
+/// A `google.rpc.Status` error body.
+pub(super) fn gemini_error(status: StatusCode, message: &str) -> Response {
+    let name = match status.as_u16() {
+        404 => "NOT_FOUND",
+        429 => "RESOURCE_EXHAUSTED",
+        500..=599 => "INTERNAL",
+        _ => "INVALID_ARGUMENT",
+    };
+    let body = json!({"error": {"code": status.as_u16(), "message": message, "status": name}});
+    (status, Json(body)).into_response()
+}
+
+/// A Gemini `GenerateContentRequest` for `model` (a bare name or `models/NAME`).
+pub(super) fn parse_gemini(body: &Value, model: &str) -> Result<Parsed, Rejection> {
+    let bad = |message: String| (StatusCode::BAD_REQUEST, message);
+    let model = sim_model(model.strip_prefix("models/").unwrap_or(model))?;
+    let texts = |content: &Value| -> String {
+        content
+            .get("parts")
+            .and_then(Value::as_array)
+            .map(|parts| {
+                parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    };
+    let system = body
+        .get("systemInstruction")
+        .map(texts)
+        .filter(|s| !s.is_empty());
+    let contents = body
+        .get("contents")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            bad("* GenerateContentRequest.contents: contents is not specified".into())
+        })?;
+    let mut turns = Vec::new();
+    for content in contents {
+        let role = match content
+            .get("role")
+            .and_then(Value::as_str)
+            .unwrap_or("user")
+        {
+            "user" => Role::User,
+            "model" => Role::Assistant,
+            other => {
+                return Err(bad(format!(
+                    "Please use a valid role: user, model (got '{other}')"
+                )));
+            }
+        };
+        turns.push((role, texts(content)));
+    }
+    if turns.is_empty() {
+        return Err(bad(
+            "* GenerateContentRequest.contents: contents is not specified".into(),
+        ));
+    }
+    let config = body.get("generationConfig");
+    let max_tokens = match config.and_then(|c| c.get("maxOutputTokens")) {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(n) if n >= 1 => Some(n),
+            _ => {
+                return Err(bad(format!(
+                    "maxOutputTokens must be a positive integer, got {v}"
+                )));
+            }
+        },
+    };
+    Ok(Parsed {
+        model,
+        system,
+        turns,
+        max_tokens,
+        seed: config
+            .and_then(|c| c.get("seed"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+    })
+}
+
+/// The `GenerateContentResponse` a request gets.
+pub(super) fn gemini_response(parsed: &Parsed) -> Value {
+    let (reply, truncated) = generate(parsed);
+    let id = request_id("sim", parsed, &reply);
+    json!({
+        "candidates": [{
+            "content": {"parts": [{"text": reply.text}], "role": "model"},
+            "finishReason": if truncated { "MAX_TOKENS" } else { "STOP" },
+            "index": 0,
+        }],
+        "usageMetadata": {
+            "promptTokenCount": reply.input_tokens,
+            "candidatesTokenCount": reply.output_tokens,
+            "totalTokenCount": reply.input_tokens + reply.output_tokens,
+        },
+        "modelVersion": reply.model_version,
+        "responseId": id,
+    })
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
     error_response(
         StatusCode::NOT_FOUND,
         format!(
-            "no route {}: the simulated models serve POST /v1/chat/completions, POST /v1/messages and GET /v1/models",
+            "no route {}: the simulated models serve POST /v1/chat/completions, POST /v1/messages, GET /v1/models, POST /v1beta/models/MODEL:generateContent and the batch APIs",
             uri.path()
         ),
         false,

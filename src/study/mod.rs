@@ -85,9 +85,60 @@ pub struct ModelSpec {
     pub price_output_per_mtok: Option<f64>,
     /// Provider-specific body fields, deep-merged into every request.
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Whether and how the model runs through its provider's batch API.
+    #[serde(default)]
+    pub batch: BatchSettings,
+}
+
+/// The batch-API settings of a model (`batch`, `batch_*` and `price_batch_*` keys). Execution
+/// settings: they never change a cell's identity.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct BatchSettings {
+    /// Run this model's requests through batches (`run --batch` turns it on for every model).
+    pub enabled: bool,
+    /// First wait between polls of a batch, in seconds.
+    pub poll_s: f64,
+    /// The wait doubles while nothing changes, up to this many seconds.
+    pub poll_max_s: f64,
+    /// At most this many requests per batch (default: the provider's limit).
+    pub max_requests: Option<u32>,
+    /// At most this many bytes per batch (default: the provider's limit).
+    pub max_bytes: Option<u64>,
+    pub price_input_per_mtok: Option<f64>,
+    pub price_output_per_mtok: Option<f64>,
+    /// Batch prices as a share of the live prices, when no batch price is set.
+    pub discount: f64,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        BatchSettings {
+            enabled: false,
+            poll_s: 30.0,
+            poll_max_s: 600.0,
+            max_requests: None,
+            max_bytes: None,
+            price_input_per_mtok: None,
+            price_output_per_mtok: None,
+            discount: 0.5,
+        }
+    }
 }
 
 impl ModelSpec {
+    /// USD per million (input, output) tokens in batch mode: the batch prices where set, else the
+    /// live prices times the discount. None when a price is missing.
+    pub fn batch_prices(&self) -> Option<(f64, f64)> {
+        let b = &self.batch;
+        Some((
+            b.price_input_per_mtok
+                .or(self.price_input_per_mtok.map(|p| p * b.discount))?,
+            b.price_output_per_mtok
+                .or(self.price_output_per_mtok.map(|p| p * b.discount))?,
+        ))
+    }
+
     /// The settings that shape what the model writes, and so belong to a cell's identity.
     /// Execution settings (limits, timeouts, retries, prices) are deliberately left out: changing
     /// them must not make earlier transcripts look incomparable.

@@ -10,8 +10,8 @@ use super::diagnostics::line_col;
 use super::raw::{self, S};
 use super::template::{TemplateVars, check_template, metadata_fields, render_template};
 use super::{
-    Analysis, Blinding, Diagnostic, Dimension, Family, Level, ModelSpec, PromptItem, Rubric,
-    Scaffold, Scale, Specifications, Study, StudyError, UserSim,
+    Analysis, BatchSettings, Blinding, Diagnostic, Dimension, Family, Level, ModelSpec, PromptItem,
+    Rubric, Scaffold, Scale, Specifications, Study, StudyError, UserSim,
 };
 use crate::provider::ProviderKind;
 
@@ -440,6 +440,7 @@ fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpe
         };
         let price_input_per_mtok = price(ck, &m.price_input_per_mtok, "price_input_per_mtok");
         let price_output_per_mtok = price(ck, &m.price_output_per_mtok, "price_output_per_mtok");
+        let batch = batch_settings(ck, &id, provider, m, &price);
         let mut extra = match m.extra.as_ref().map(serde_json::to_value) {
             Some(Ok(serde_json::Value::Object(map))) => map,
             Some(_) => {
@@ -483,9 +484,105 @@ fn check_models(ck: &mut Checker<'_>, raw_models: &[raw::Model]) -> Vec<ModelSpe
             price_input_per_mtok,
             price_output_per_mtok,
             extra,
+            batch,
         });
     }
     models
+}
+
+/// Reads one price key (checked), given its value and name.
+type PriceReader<'a> = dyn Fn(&mut Checker<'_>, &Option<S<f64>>, &str) -> Option<f64> + 'a;
+
+/// The `batch*` and `price_batch_*` keys of one model.
+fn batch_settings(
+    ck: &mut Checker<'_>,
+    id: &str,
+    provider: ProviderKind,
+    m: &raw::Model,
+    price: &PriceReader<'_>,
+) -> BatchSettings {
+    let defaults = BatchSettings::default();
+    let mut seconds = |value: &Option<S<f64>>, name: &str, default: f64| match value {
+        Some(v) if !(*v.get_ref() > 0.0 && v.get_ref().is_finite()) => {
+            ck.error_at(
+                v,
+                format!("model '{id}': {name} must be a positive number of seconds"),
+            );
+            default
+        }
+        Some(v) => *v.get_ref(),
+        None => default,
+    };
+    let poll_s = seconds(&m.batch_poll_s, "batch_poll_s", defaults.poll_s);
+    let poll_max_s = seconds(
+        &m.batch_poll_max_s,
+        "batch_poll_max_s",
+        defaults.poll_max_s.max(poll_s),
+    );
+    if let Some(v) = &m.batch_poll_max_s
+        && poll_max_s < poll_s
+    {
+        ck.error_at(
+            v,
+            format!("model '{id}': batch_poll_max_s must be at least batch_poll_s ({poll_s})"),
+        );
+    }
+    let limits = crate::provider::batch::limits(provider);
+    let max_requests = m.batch_max_requests.as_ref().map(|v| {
+        let n = ck.count(v, &format!("model '{id}': batch_max_requests"), 1);
+        if n as usize > limits.max_requests {
+            ck.error_at(
+                v,
+                format!(
+                    "model '{id}': batch_max_requests must be at most {}, the {provider} limit",
+                    limits.max_requests
+                ),
+            );
+        }
+        n
+    });
+    let max_bytes = m.batch_max_bytes.as_ref().map(|v| {
+        let n = ck.non_negative_u64(v, &format!("model '{id}': batch_max_bytes"));
+        if n == 0 || n as usize > limits.max_bytes {
+            ck.error_at(
+                v,
+                format!(
+                    "model '{id}': batch_max_bytes must be between 1 and {}, the {provider} limit",
+                    limits.max_bytes
+                ),
+            );
+        }
+        n
+    });
+    let discount = match &m.batch_discount {
+        Some(d) if !(*d.get_ref() >= 0.0 && d.get_ref().is_finite()) => {
+            ck.error_at(
+                d,
+                format!("model '{id}': batch_discount must be a non-negative number"),
+            );
+            defaults.discount
+        }
+        Some(d) => *d.get_ref(),
+        None => defaults.discount,
+    };
+    BatchSettings {
+        enabled: m.batch.unwrap_or(false),
+        poll_s,
+        poll_max_s,
+        max_requests,
+        max_bytes,
+        price_input_per_mtok: price(
+            ck,
+            &m.price_batch_input_per_mtok,
+            "price_batch_input_per_mtok",
+        ),
+        price_output_per_mtok: price(
+            ck,
+            &m.price_batch_output_per_mtok,
+            "price_batch_output_per_mtok",
+        ),
+        discount,
+    }
 }
 
 /// Sets `parts` (a path into nested objects) to null, creating objects on the way.
