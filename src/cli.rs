@@ -262,9 +262,11 @@ pub struct AgreeArgs {
     /// Level of measurement, for Krippendorff's alpha.
     #[arg(long, value_enum, default_value_t = AgreeLevel::Nominal)]
     pub level: AgreeLevel,
-    /// The scale's levels in order, comma-separated (default: the observed values, sorted).
-    #[arg(long, value_delimiter = ',', value_parser = ranges::CATEGORY.float_parser())]
-    pub categories: Option<Vec<f64>>,
+    /// The scale's levels in order, comma-separated: numbers or labels (`absent,partial,present`).
+    /// Required for ordinal, interval or ratio data with non-numeric labels; default: the
+    /// observed values, sorted (numbers) or in order of first appearance (nominal labels).
+    #[arg(long, value_delimiter = ',')]
+    pub categories: Option<Vec<String>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

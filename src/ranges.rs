@@ -152,8 +152,7 @@ pub const IDENTIFIABILITY_MARGIN: Setting = open(
     false,
     true,
 );
-pub const AUDIT_PERMUTATIONS: Setting =
-    int(Place::Blinding, "audit_permutations", 19, 100_000, "");
+pub const AUDIT_PERMUTATIONS: Setting = int(Place::Blinding, "audit_permutations", 19, 100_000, "");
 
 pub const CONFIDENCE: Setting = open(
     float(Place::Analysis, "confidence", 0.5, 1.0, ""),
@@ -162,6 +161,7 @@ pub const CONFIDENCE: Setting = open(
 );
 pub const RESAMPLES: Setting = int(Place::Analysis, "resamples", 100, 1_000_000, "");
 pub const PERMUTATIONS: Setting = int(Place::Analysis, "permutations", 100, 1_000_000, "");
+pub const MIN_PROMPTS: Setting = int(Place::Analysis, "min_prompts", 2, 1_000_000, "");
 pub const ANALYSIS_SEED: Setting = int(Place::Analysis, "seed", 0, TOML_INT_MAX, "");
 pub const CEILING_SHARE: Setting = open(
     float(Place::Analysis, "ceiling_share", 0.0, 1.0, ""),
@@ -189,7 +189,6 @@ pub const SEED_FLAG: Setting = int(
 pub const LATENCY_MS: Setting = int(Place::Flag("sim serve"), "--latency-ms", 0, 600_000, "ms");
 pub const FAIL_RATE: Setting = float(Place::Flag("sim serve"), "--fail-rate", 0.0, 1.0, "");
 pub const AGREE_RESAMPLES: Setting = int(Place::Flag("agree"), "--resamples", 0, 1_000_000, "");
-pub const CATEGORY: Setting = float(Place::Flag("agree"), "--categories", -1e12, 1e12, "");
 
 /// Every numeric setting of the study files.
 pub const STUDY_SETTINGS: &[Setting] = &[
@@ -222,6 +221,7 @@ pub const STUDY_SETTINGS: &[Setting] = &[
     CONFIDENCE,
     RESAMPLES,
     PERMUTATIONS,
+    MIN_PROMPTS,
     ANALYSIS_SEED,
     CEILING_SHARE,
     MARGIN,
@@ -238,7 +238,6 @@ pub const FLAG_SETTINGS: &[Setting] = &[
     LATENCY_MS,
     FAIL_RATE,
     AGREE_RESAMPLES,
-    CATEGORY,
 ];
 
 /// A number for a message: exponent notation where plain digits would run to hundreds of

@@ -24,8 +24,11 @@ pub enum Level {
     Ratio,
 }
 
-/// Agreement weights for weighted kappa over the positions `i, j` of the declared categories
-/// (`k` of them): linear `1 - |i-j|/(k-1)`, quadratic `1 - (i-j)^2/(k-1)^2`.
+/// Agreement weights for weighted kappa over the **values** `v_i, v_j` of the declared categories
+/// (their `--level interval` spacing): linear `1 - |v_i - v_j|/R`, quadratic
+/// `1 - (v_i - v_j)^2/R^2`, with `R` the range of the declared values. For equally spaced
+/// categories (0, 1, 2 or labels coded by position) these are Cohen's (1968) weights over
+/// positions, `1 - |i-j|/(k-1)` and `1 - (i-j)^2/(k-1)^2`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KappaWeights {
@@ -179,8 +182,9 @@ enum Disagreement {
 }
 
 impl Disagreement {
-    fn between(self, i: usize, j: usize) -> f64 {
-        let gap = i.abs_diff(j) as f64;
+    /// Between the categories at positions `i` and `j` of `values`.
+    fn between(self, values: &[f64], i: usize, j: usize) -> f64 {
+        let gap = (values[i] - values[j]).abs();
         match self {
             Disagreement::Nominal => f64::from(u8::from(i != j)),
             Disagreement::Linear => gap,
@@ -483,7 +487,7 @@ impl CodedUnits {
         selection: S,
     ) -> Option<Kappa> {
         let table = self.pair_table(coder_a, coder_b, selection);
-        kappa_from_table(&table, self.categories.len(), Disagreement::Nominal)
+        kappa_from_table(&table, &self.categories, Disagreement::Nominal)
     }
 
     /// Weighted kappa between two coder columns; see [`KappaWeights`].
@@ -495,7 +499,7 @@ impl CodedUnits {
         weights: KappaWeights,
     ) -> Option<Kappa> {
         let table = self.pair_table(coder_a, coder_b, selection);
-        kappa_from_table(&table, self.categories.len(), weights.into())
+        kappa_from_table(&table, &self.categories, weights.into())
     }
 
     pub fn pairwise_kappas(&self) -> Vec<PairKappa> {
@@ -507,7 +511,6 @@ impl CodedUnits {
     where
         S: IntoIterator<Item = usize> + Clone,
     {
-        let k = self.categories.len();
         let mut result = Vec::new();
         for coder_a in 0..self.n_coders {
             for coder_b in coder_a + 1..self.n_coders {
@@ -516,7 +519,9 @@ impl CodedUnits {
                 if n == 0 {
                     continue;
                 }
-                let kappa = |scheme| kappa_from_table(&table, k, scheme).and_then(|r| r.kappa);
+                let kappa = |scheme| {
+                    kappa_from_table(&table, &self.categories, scheme).and_then(|r| r.kappa)
+                };
                 result.push(PairKappa {
                     coder_a,
                     coder_b,
@@ -621,11 +626,10 @@ impl CodedUnits {
         let (mut cohen, mut linear, mut quadratic) = (None, None, None);
         if let [a, b] = active[..] {
             let table = self.pair_table(a, b, self.all());
-            let k = self.categories.len();
-            cohen = kappa_from_table(&table, k, Disagreement::Nominal);
+            cohen = kappa_from_table(&table, &self.categories, Disagreement::Nominal);
             if ordered {
-                linear = kappa_from_table(&table, k, Disagreement::Linear);
-                quadratic = kappa_from_table(&table, k, Disagreement::Quadratic);
+                linear = kappa_from_table(&table, &self.categories, Disagreement::Linear);
+                quadratic = kappa_from_table(&table, &self.categories, Disagreement::Quadratic);
             }
         }
         let mut pairwise = self.pairwise_kappas();
@@ -657,7 +661,8 @@ impl CodedUnits {
 /// kappa = 1 - n * sum(d O) / sum(d r c) with disagreement weights d (the agreement weights'
 /// normalisation cancels); undefined exactly when sum(d r c) == 0, i.e. p_e == 1. All terms are
 /// non-negative, so that zero test is exact in floating point.
-fn kappa_from_table(table: &[u64], k: usize, scheme: Disagreement) -> Option<Kappa> {
+fn kappa_from_table(table: &[u64], values: &[f64], scheme: Disagreement) -> Option<Kappa> {
+    let k = values.len();
     let n: u64 = table.iter().sum();
     if n == 0 {
         return None;
@@ -670,19 +675,24 @@ fn kappa_from_table(table: &[u64], k: usize, scheme: Disagreement) -> Option<Kap
             cols[j] += table[i * k + j];
         }
     }
-    let max_disagreement = if k > 1 { scheme.between(0, k - 1) } else { 0.0 };
+    // The largest disagreement between any two declared categories (declared order need not be
+    // ascending for numbers).
+    let max_disagreement = (0..k)
+        .flat_map(|i| (0..k).map(move |j| (i, j)))
+        .map(|(i, j)| scheme.between(values, i, j))
+        .fold(0.0, f64::max);
     let agreement_weight = |i, j| {
         if max_disagreement == 0.0 {
             1.0
         } else {
-            1.0 - scheme.between(i, j) / max_disagreement
+            1.0 - scheme.between(values, i, j) / max_disagreement
         }
     };
     let (mut observed_dis, mut expected_dis) = (0.0, 0.0);
     let (mut observed_agr, mut expected_agr) = (0.0, 0.0);
     for i in 0..k {
         for j in 0..k {
-            let d = scheme.between(i, j);
+            let d = scheme.between(values, i, j);
             let w = agreement_weight(i, j);
             let o = table[i * k + j] as f64;
             let e = rows[i] as f64 * cols[j] as f64;
@@ -752,21 +762,17 @@ pub fn cohen_kappa(
     categories: &[f64],
 ) -> Result<Option<Kappa>, AgreementError> {
     let table = pair_table_from_values(pairs, categories)?;
-    Ok(kappa_from_table(
-        &table,
-        categories.len(),
-        Disagreement::Nominal,
-    ))
+    Ok(kappa_from_table(&table, categories, Disagreement::Nominal))
 }
 
-/// Weighted kappa (Cohen 1968) over the declared categories' positions.
+/// Weighted kappa (Cohen 1968) over the declared categories' values; see [`KappaWeights`].
 pub fn weighted_kappa(
     pairs: &[(f64, f64)],
     categories: &[f64],
     weights: KappaWeights,
 ) -> Result<Option<Kappa>, AgreementError> {
     let table = pair_table_from_values(pairs, categories)?;
-    Ok(kappa_from_table(&table, categories.len(), weights.into()))
+    Ok(kappa_from_table(&table, categories, weights.into()))
 }
 
 /// Plain, linear and quadratic kappa for every coder pair with at least one shared unit.
@@ -883,6 +889,28 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::Value;
+
+    /// Unequally spaced categories 1, 2, 5: the weights follow the values, not the positions.
+    /// Reference: R 4.2.2, Cohen's (1968) weighted kappa with agreement weights
+    /// `1 - |v_i - v_j|^p / 4^p` on the values (the `irr::kappa2` formula with value-based
+    /// weights): linear 0.52380952380952372, quadratic 0.62121212121212099 (position-based
+    /// quadratic weights would give 0.66666666666666696).
+    #[test]
+    fn weighted_kappa_uses_the_declared_values() {
+        let a = [1.0, 1.0, 2.0, 2.0, 5.0, 5.0, 1.0, 2.0, 5.0, 2.0];
+        let b = [1.0, 2.0, 2.0, 5.0, 5.0, 2.0, 1.0, 1.0, 5.0, 2.0];
+        let pairs: Vec<(f64, f64)> = a.into_iter().zip(b).collect();
+        let categories = [1.0, 2.0, 5.0];
+        let kappa = |w| {
+            weighted_kappa(&pairs, &categories, w)
+                .unwrap()
+                .unwrap()
+                .kappa
+                .unwrap()
+        };
+        assert!((kappa(KappaWeights::Linear) - 0.523_809_523_809_523_7).abs() < 1e-12);
+        assert!((kappa(KappaWeights::Quadratic) - 0.621_212_121_212_121).abs() < 1e-12);
+    }
 
     // ---------- helpers ----------
 
@@ -1371,25 +1399,57 @@ mod tests {
     /// R irr::kappa2(anxiety[, 2:3]) with weights "unweighted", "equal" (linear) and "squared"
     /// (quadratic), recorded in statsmodels statsmodels/stats/tests/test_inter_rater.py
     /// (test_cohens_kappa_irr). irr weights by the positions of the levels present (1,2,3,4,6;
-    /// 5 is unused), which is exactly what declaring those levels does here.
+    /// 5 is unused), which is what declaring them equally spaced (6 coded as 5) does here.
+    /// Declared as the values 1,2,3,4,6, the weights follow the values (the gap 4–6 counts
+    /// double): R 4.2.2, the same formula with weights `1 - |v_i - v_j|^p / 5^p`, gives linear
+    /// 0.12621359223300949 and quadratic 0.22979797979797975.
     #[test]
     fn r_irr_kappa2_anxiety() {
         let rater2 = [3, 6, 4, 6, 2, 4, 2, 4, 3, 3, 2, 3, 3, 3, 2, 2, 1, 3, 3, 4];
         let rater3 = [2, 1, 4, 4, 3, 2, 1, 6, 1, 1, 1, 2, 3, 3, 1, 1, 3, 3, 2, 2];
-        let pairs: Vec<(f64, f64)> = rater2
-            .iter()
-            .zip(&rater3)
-            .map(|(&a, &b)| (f64::from(a), f64::from(b)))
-            .collect();
-        let levels = [1.0, 2.0, 3.0, 4.0, 6.0];
-        check_kappa(&pairs, &levels, None, -0.006289308, 1e-6);
-        check_kappa(&pairs, &levels, Some(KappaWeights::Linear), 0.1459075, 1e-6);
+        let as_pairs = |six: f64| -> Vec<(f64, f64)> {
+            let code = |x: i32| if x == 6 { six } else { f64::from(x) };
+            rater2
+                .iter()
+                .zip(&rater3)
+                .map(|(&a, &b)| (code(a), code(b)))
+                .collect()
+        };
+        // irr: positions.
+        let positions = as_pairs(5.0);
+        let levels = [1.0, 2.0, 3.0, 4.0, 5.0];
+        check_kappa(&positions, &levels, None, -0.006289308, 1e-6);
         check_kappa(
-            &pairs,
+            &positions,
+            &levels,
+            Some(KappaWeights::Linear),
+            0.1459075,
+            1e-6,
+        );
+        check_kappa(
+            &positions,
             &levels,
             Some(KappaWeights::Quadratic),
             0.2520325,
             1e-6,
+        );
+        // Values.
+        let values = as_pairs(6.0);
+        let levels = [1.0, 2.0, 3.0, 4.0, 6.0];
+        check_kappa(&values, &levels, None, -0.006289308, 1e-6);
+        check_kappa(
+            &values,
+            &levels,
+            Some(KappaWeights::Linear),
+            0.126_213_592_233_009_5,
+            1e-12,
+        );
+        check_kappa(
+            &values,
+            &levels,
+            Some(KappaWeights::Quadratic),
+            0.229_797_979_797_979_75,
+            1e-12,
         );
     }
 

@@ -20,18 +20,35 @@ use super::resample::{bootstrap, percentile_ci};
 /// `None` entries (tests that could not be run) stay `None` and do not count towards `m`;
 /// so do non-finite or out-of-range entries, which are not p-values.
 pub fn holm(p: &[Option<f64>]) -> Vec<Option<f64>> {
+    // Every hypothesis its own group: Shaffer's count of groups left is Holm's m - j + 1.
+    let singles: Vec<usize> = (0..p.len()).collect();
+    holm_shaffer(p, &singles)
+}
+
+/// Holm's step-down procedure with Shaffer's (1986) logical constraint, for families in which
+/// the hypotheses of one `group` cannot all be true at once — here the change test ("no effect")
+/// and the equivalence test ("an effect at least the margin") of one effect: at most one of them
+/// is true. At step `j` Holm multiplies `p₍ⱼ₎` by the number of hypotheses left, `m − j + 1`;
+/// Shaffer's method S1 multiplies it by the largest number of them that can be true together
+/// once the `j − 1` before are false, which is the number of distinct groups among those left.
+/// Adjusted: `p̃₍ⱼ₎ = max_{i ≤ j} min(1, tᵢ p₍ᵢ₎)`. Family-wise error is controlled at any level
+/// (Shaffer 1986, J. Am. Stat. Assoc. 81:826–831). With every group of size one this is exactly
+/// [`holm`]. `None` entries (tests that could not run) stay `None` and leave the family.
+pub fn holm_shaffer(p: &[Option<f64>], group: &[usize]) -> Vec<Option<f64>> {
+    assert_eq!(p.len(), group.len(), "one group per p-value");
     let mut order: Vec<(usize, f64)> = p
         .iter()
         .enumerate()
         .filter_map(|(i, v)| v.filter(|v| (0.0..=1.0).contains(v)).map(|v| (i, v)))
         .collect();
-    // Stable sort keeps tied p-values in input order, which makes the output deterministic.
     order.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let m = order.len();
     let mut adjusted = vec![None; p.len()];
     let mut running_max: f64 = 0.0;
-    for (rank, (index, value)) in order.into_iter().enumerate() {
-        running_max = running_max.max(((m - rank) as f64 * value).min(1.0));
+    for rank in 0..order.len() {
+        let left: std::collections::BTreeSet<usize> =
+            order[rank..].iter().map(|(i, _)| group[*i]).collect();
+        let (index, value) = order[rank];
+        running_max = running_max.max((left.len() as f64 * value).min(1.0));
         adjusted[index] = Some(running_max);
     }
     adjusted
@@ -219,19 +236,24 @@ pub fn at_monte_carlo_floor(p: f64, draws: usize) -> bool {
     p <= (1.0 + 1e-9) / (1.0 + draws as f64)
 }
 
-/// A p-value as the reports write it: "0.0312", "< 0.0001", or, at the floor of a Monte Carlo
-/// permutation test with `draws` permutations, the bound "≤ 0.0010" (999) or "< 0.0001" (from
-/// 10,000 on, where the floor is already below 0.0001). `draws` is `None` for exact p-values.
+/// A p-value as the reports write it: "0.0312", "< 0.0001" for an exact or analytic p below
+/// that, or, at the floor of a Monte Carlo test with `draws` draws, the bound "≤ 1/(draws + 1)"
+/// rounded up to four decimals ("≤ 0.0010" for 999, "≤ 0.0001" for 10,000): with `draws` draws a
+/// Monte Carlo p is never known more finely than that, so it is never written as smaller.
+/// `draws` is `None` for exact or analytic p-values.
 pub fn p_text(p: f64, draws: Option<usize>) -> String {
     match draws {
         Some(draws) if at_monte_carlo_floor(p, draws) => {
             let floor = 1.0 / (1.0 + draws as f64);
-            if floor < 0.0001 {
-                "< 0.0001".to_string()
-            } else {
-                // Rounded up (ignoring binary noise), so that the bound stays a true bound.
-                format!("≤ {:.4}", (floor * 1e4 - 1e-6).ceil() / 1e4)
-            }
+            // Four decimals, more when the floor is smaller; rounded up (ignoring binary noise)
+            // so that the bound stays a true bound.
+            let decimals = (-floor.log10()).round().max(4.0) as i32;
+            let scale = 10f64.powi(decimals);
+            format!(
+                "≤ {:.*}",
+                decimals as usize,
+                (floor * scale - 1e-6).ceil() / scale
+            )
         }
         _ if p < 0.0001 => "< 0.0001".to_string(),
         _ => format!("{p:.4}"),
@@ -528,6 +550,27 @@ mod tests {
 
     fn no_interaction(models: usize, scaffolds: usize) -> Vec<Vec<f64>> {
         vec![vec![0.0; scaffolds]; models]
+    }
+
+    #[test]
+    fn holm_shaffer_is_holm_without_constraints_and_counts_groups_with_them() {
+        let p = [Some(0.01), Some(0.04), Some(0.03), None, Some(0.005)];
+        let singles: Vec<usize> = (0..p.len()).collect();
+        // R 4.2.2: p.adjust(c(0.01, 0.04, 0.03, NA, 0.005), "holm").
+        let r = [Some(0.03), Some(0.06), Some(0.06), None, Some(0.02)];
+        for (a, e) in holm_shaffer(&p, &singles).iter().zip(r) {
+            assert_eq!(a.is_some(), e.is_some());
+            assert!((a.unwrap_or(0.0) - e.unwrap_or(0.0)).abs() < 1e-15);
+        }
+        // Two effects, each with a change and an equivalence test (at most one true per effect):
+        // sorted 0.005 (effect 1), 0.01 (effect 0), 0.03 (effect 1), 0.04 (effect 0). Hypotheses
+        // left at each step span 2, 2, 2, 1 effects: 0.01, 0.02, 0.06, 0.06 (running maximum).
+        let p = [Some(0.01), Some(0.04), Some(0.005), Some(0.03)];
+        let adjusted = holm_shaffer(&p, &[0, 0, 1, 1]);
+        let expected = [0.02, 0.06, 0.01, 0.06];
+        for (a, e) in adjusted.iter().zip(expected) {
+            assert!((a.unwrap() - e).abs() < 1e-15, "{adjusted:?}");
+        }
     }
 
     #[test]

@@ -7,9 +7,19 @@
 
 pub mod agreement;
 pub mod anova;
+mod blinding;
+pub mod clustered;
+#[cfg(test)]
+mod coverage;
+mod efficacy;
 pub mod hypothesis;
 pub mod intervals;
+pub mod pooling;
 pub mod probe;
+mod reliability;
 pub mod resample;
 pub mod results;
+mod spec_curve;
 pub mod study;
+
+pub use blinding::binomial_upper_tail;

@@ -89,6 +89,53 @@ pub fn bootstrap(
     }
 }
 
+/// Cluster bootstrap (Davison & Hinkley 1997, §3.8, "resampling clusters"): draws as many
+/// clusters as there are, uniformly with replacement, and evaluates `stat` on the units of the
+/// drawn clusters, concatenated (a cluster drawn twice contributes its units twice). Units of one
+/// cluster (the transcripts of one prompt) always travel together, so the interval reflects
+/// how much the statistic varies from prompt to prompt. `clusters` lists the unit indices of
+/// each cluster; the estimate is `stat` over every unit, cluster by cluster.
+///
+/// Resample `i` draws from its own stream: ChaCha8 keyed by `seed`, stream `i`, so resamples
+/// can be computed in any order (or in parallel) with identical results. `n_units` of the result
+/// counts clusters.
+pub fn cluster_bootstrap(
+    clusters: &[Vec<usize>],
+    resamples: usize,
+    seed: u64,
+    mut stat: impl FnMut(&[usize]) -> Option<f64>,
+) -> Bootstrap {
+    let all: Vec<usize> = clusters.iter().flatten().copied().collect();
+    let estimate = finite(stat(&all));
+    let n = clusters.len();
+    let mut replicates = Vec::with_capacity(resamples);
+    let mut undefined = 0;
+    let mut units = Vec::with_capacity(all.len());
+    for i in 0..resamples {
+        if n == 0 {
+            undefined += 1;
+            continue;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(i as u64);
+        units.clear();
+        for _ in 0..n {
+            units.extend_from_slice(&clusters[rng.random_range(0..n)]);
+        }
+        match finite(stat(&units)) {
+            Some(value) => replicates.push(value),
+            None => undefined += 1,
+        }
+    }
+    Bootstrap {
+        estimate,
+        replicates,
+        undefined,
+        resamples,
+        n_units: n,
+    }
+}
+
 /// R type 7 quantile of already sorted finite values (see the module doc).
 /// `None` for an empty slice or `p` outside [0, 1].
 pub fn quantile_type7(sorted: &[f64], p: f64) -> Option<f64> {

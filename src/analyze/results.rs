@@ -24,26 +24,83 @@ impl Estimate {
     }
 }
 
-/// The verdict on one scaffold's effect for one model. No change is ever claimed from
-/// non-significance alone: "equivalent" needs the interval inside the registered margin.
+/// The verdict on one scaffold's effect for one model, after the multiplicity adjustment over
+/// its family. No change is ever claimed from non-significance alone: "equivalent" needs the
+/// equivalence test against the registered margin, and a change that is shown but smaller than
+/// the margin says both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Label {
     RaisedToCeiling,
     Improved,
+    /// Shown to differ from zero and shown to lie within the margin.
+    ImprovedWithinMargin,
     Equivalent,
     Inconclusive,
+    WorseWithinMargin,
     Worse,
 }
 
 impl Label {
     pub fn text(self, margin: f64) -> String {
+        let m = trim_number(margin);
         match self {
             Label::RaisedToCeiling => "raised to ceiling".into(),
             Label::Improved => "improved".into(),
-            Label::Equivalent => format!("equivalent (within ±{})", trim_number(margin)),
+            Label::ImprovedWithinMargin => format!("improved, by less than ±{m}"),
+            Label::Equivalent => format!("equivalent (within ±{m})"),
             Label::Inconclusive => "inconclusive".into(),
+            Label::WorseWithinMargin => format!("worse, by less than ±{m}"),
             Label::Worse => "worse".into(),
+        }
+    }
+
+    /// The text of an optional verdict: "no verdict" where there is none (the note says why).
+    pub fn text_of(label: Option<Label>, margin: f64) -> String {
+        label.map_or_else(|| NO_VERDICT.to_string(), |l| l.text(margin))
+    }
+}
+
+/// What the tables say where too little or degenerate data allow no verdict.
+pub const NO_VERDICT: &str = "no verdict";
+
+/// Krippendorff's (2004) reading of alpha, judged on its confidence interval: reliable when
+/// the whole interval is at or above 0.800, tentative when it lies within [0.667, 0.800),
+/// unreliable when it lies below 0.667, uncertain when it straddles a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reliability {
+    Reliable,
+    Tentative,
+    Unreliable,
+    Uncertain,
+}
+
+/// Krippendorff's thresholds: the lowest alpha for tentative conclusions, and for reliable ones.
+pub const ALPHA_TENTATIVE: f64 = 0.667;
+pub const ALPHA_RELIABLE: f64 = 0.800;
+
+impl Reliability {
+    /// `None` without an interval.
+    pub fn of_interval(ci: Option<(f64, f64)>) -> Option<Reliability> {
+        let (lo, hi) = ci?;
+        Some(if lo >= ALPHA_RELIABLE {
+            Reliability::Reliable
+        } else if lo >= ALPHA_TENTATIVE && hi < ALPHA_RELIABLE {
+            Reliability::Tentative
+        } else if hi < ALPHA_TENTATIVE {
+            Reliability::Unreliable
+        } else {
+            Reliability::Uncertain
+        })
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Reliability::Reliable => "reliable",
+            Reliability::Tentative => "tentative",
+            Reliability::Unreliable => "unreliable",
+            Reliability::Uncertain => "uncertain",
         }
     }
 }
@@ -75,8 +132,19 @@ pub struct StudyResults {
     pub raters: Vec<String>,
     pub judges: Vec<String>,
     pub n_items: usize,
-    /// Human ratings: (transcript, rater) pairs.
+    /// Human ratings that count: (transcript, rater) pairs, each once (see `analyze::pooling`).
     pub n_ratings: usize,
+    /// Human (transcript, rater) pairs rated again in a later round: the later ratings feed only
+    /// the test–retest reliability.
+    #[serde(default)]
+    pub n_rerated: usize,
+    /// Fewest prompts (cells) or prompt pairs (effects) an interval and a verdict need.
+    #[serde(default)]
+    pub min_prompts: u32,
+    /// The multiplicity family of the verdicts: "dimension" (each dimension's effects) or "study"
+    /// (every effect of every dimension).
+    #[serde(default)]
+    pub family: String,
     pub coverage: Coverage,
     pub dimensions: Vec<DimensionResults>,
     /// Model x scaffold profiles: every dimension side by side.
@@ -125,10 +193,30 @@ pub struct Agreement {
     pub krippendorff_alpha: Estimate,
     pub fleiss_kappa: Estimate,
     pub pairs: Vec<PairAgreement>,
-    /// Alpha under 0.667 (or undefined): the dimension is flagged as unreliable.
+    /// Krippendorff's reading of alpha, judged on its interval; null without one.
+    #[serde(default)]
+    pub reliability: Option<Reliability>,
+    /// Alpha not shown to reach 0.667 (its interval reaches below, or there is none): the
+    /// dimension is flagged.
     pub unreliable: bool,
-    /// Each judge against the human raters.
+    /// Each judge as an extra coder beside the human raters.
     pub judges: Vec<JudgeAgreement>,
+    /// The same raters rating the same transcripts again in later rounds; null without repeats.
+    #[serde(default)]
+    pub test_retest: Option<TestRetest>,
+}
+
+/// Intra-rater (test–retest) reliability: each (transcript, rater) rated in more than one round
+/// is a unit whose values are that rater's ratings of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestRetest {
+    /// (transcript, rater) units rated at least twice.
+    pub n_units: usize,
+    pub n_raters: usize,
+    /// Share of agreeing pairs of ratings within a unit, averaged over units.
+    pub percent_agreement: Option<f64>,
+    /// Alpha at the dimension's level, with a bootstrap interval over prompts.
+    pub krippendorff_alpha: Estimate,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,14 +233,15 @@ pub struct PairAgreement {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JudgeAgreement {
     pub judge: String,
-    /// (item, human rating) pairs the judge shares with the human raters.
+    /// Transcripts the judge rated that also have a human rating.
     pub n: usize,
-    /// Alpha between the judge and the humans: each (item, human) pair is a unit rated by two
-    /// coders, the judge and that human.
+    /// Alpha over those transcripts with the judge as one more coder beside the humans, with a
+    /// bootstrap interval over prompts.
     pub krippendorff_alpha: Estimate,
-    /// Quadratic-weighted kappa over the same pairs.
+    /// Quadratic-weighted kappa of the judge against each human on the transcripts both rated,
+    /// averaged over the humans (Light 1971).
     pub weighted_kappa_quadratic: Option<f64>,
-    /// Human-human alpha on the same items, for comparison.
+    /// Human-only alpha on the same transcripts, for comparison.
     pub human_alpha: Option<f64>,
 }
 
@@ -162,11 +251,18 @@ pub struct CellResult {
     pub scaffold: String,
     /// Transcripts with at least one rating.
     pub n: usize,
-    /// Mean of the per-transcript scores (each the mean over its raters), with a bootstrap CI.
+    /// Prompts among them (the independent unit of every interval).
+    #[serde(default)]
+    pub n_prompts: usize,
+    /// Mean over prompts of the prompt's mean score (repeats averaged; each transcript scored
+    /// as the mean of its raters), with the bounded Wilson–t interval over prompts.
     pub mean: Estimate,
-    /// Share of transcripts at the top level (their raters' mean within half a level of the top),
-    /// with a Wilson CI.
+    /// Share at the top level (every rater gave the top level), averaged over prompts the same
+    /// way, with the same interval.
     pub ceiling_share: Estimate,
+    /// Why an interval is missing, when one is.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -175,17 +271,29 @@ pub struct EffectResult {
     pub scaffold: String,
     /// Prompts with both this scaffold's and the baseline's transcripts rated.
     pub n_pairs: usize,
-    /// Mean paired difference (scaffold - baseline) over prompts, with a bootstrap CI over prompts.
+    /// Mean paired difference (scaffold - baseline) over prompts, with the MOVER interval.
     pub effect: Estimate,
-    /// Change in the share of transcripts at the top level (scaffold - baseline), paired by
-    /// prompt and repeat, with Newcombe's interval for paired proportions.
+    /// Two-sided p-value of "no effect" (the interval inverted), and adjusted over the family
+    /// (Holm with Shaffer's constraint, `hypothesis::holm_shaffer`).
+    #[serde(default)]
+    pub p_value: Option<f64>,
+    #[serde(default)]
+    pub p_adjusted: Option<f64>,
+    /// Change in the share at the top level (scaffold - baseline), paired by prompt, with the
+    /// MOVER interval.
     #[serde(default)]
     pub ceiling_change: Estimate,
-    /// The (1 - 2 alpha) interval of the TOST, and its p-value against the margin.
+    /// The (1 - 2 alpha) interval of the TOST (90% at 95% confidence), its p-value against the
+    /// margin (the larger one-sided p), and that p adjusted over the family.
     pub tost_ci: Estimate,
     pub tost_p: Option<f64>,
-    pub label: Label,
+    #[serde(default)]
+    pub tost_p_adjusted: Option<f64>,
+    /// Null where too little or degenerate data allow no verdict (`note` says why).
+    pub label: Option<Label>,
     pub label_text: String,
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,8 +329,13 @@ pub struct VarianceShares {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpecCurveResult {
-    /// The effect the curve is about, e.g. "sim-alpha: verification vs baseline".
+    /// The contrast the curve estimates, e.g. "effect of verification vs baseline: sim-alpha
+    /// minus sim-beta".
     pub target: String,
+    /// Whether the plan declared the contrast (`[analysis] contrast`) or the default (the
+    /// study's first two models) was used.
+    #[serde(default)]
+    pub declared: bool,
     pub specifications: Vec<SpecResult>,
     /// Share of specifications that keep the headline conclusion.
     pub share_keeping: Option<f64>,
@@ -232,9 +345,11 @@ pub struct SpecCurveResult {
 pub struct SpecResult {
     pub choices: Vec<(String, String)>,
     pub estimate: Estimate,
-    pub label: Label,
+    /// The verdict for the study's first model under this specification.
+    pub label: Option<Label>,
+    /// Every model's verdict is the same as in the registered analysis.
     pub keeps_conclusion: bool,
-    /// The models whose verdict changes direction under this specification, as
+    /// The models whose verdict changes under this specification, as
     /// "MODEL: verdict here (registered: verdict)".
     #[serde(default)]
     pub changes: Vec<String>,

@@ -361,14 +361,38 @@ pub fn csv_bytes<T: Serialize>(rows: &[T]) -> anyhow::Result<Vec<u8>> {
     }
     writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
-/// A coding sheet: the coders' names and the units x coders values.
+/// A coding sheet: the coders' names, the units x coders codes, and the categories in order
+/// (as written, beside the codes the statistics use).
 struct CodingSheet {
     coders: Vec<String>,
     data: Vec<Vec<Option<f64>>>,
+    categories: Vec<f64>,
+    labels: Vec<String>,
+    /// Whether the categories are numbers (their values code them) or labels (their positions
+    /// in the declared order code them, equally spaced).
+    numeric: bool,
 }
 
-/// Reads `unit,coder,value` into reliability data (units x coders).
-fn read_coding_sheet(path: &Path, categories: Option<&[f64]>) -> anyhow::Result<CodingSheet> {
+/// A label as a number, if it is one.
+fn as_number(label: &str) -> Option<f64> {
+    label.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Whether an observed value is the declared category `declared`: the same text, or the same
+/// number (`1.0` is `1`).
+fn same_category(declared: &str, value: &str) -> bool {
+    declared == value
+        || matches!((as_number(declared), as_number(value)), (Some(a), Some(b)) if a == b)
+}
+
+/// Reads `unit,coder,value` into reliability data (units x coders). Values are numbers or
+/// labels: numbers code themselves; labels code their position among `categories` (declared
+/// order) or, for nominal data without declared categories, their order of first appearance.
+fn read_coding_sheet(
+    path: &Path,
+    categories: Option<&[String]>,
+    level: Level,
+) -> anyhow::Result<CodingSheet> {
     let text = store::read_to_string(path)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut reader = csv::ReaderBuilder::new()
@@ -390,9 +414,23 @@ fn read_coding_sheet(path: &Path, categories: Option<&[f64]>) -> anyhow::Result<
         })
     };
     let (unit_col, coder_col, value_col) = (col("unit")?, col("coder")?, col("value")?);
+    if let Some(declared) = categories {
+        for (i, c) in declared.iter().enumerate() {
+            if c.trim().is_empty() {
+                bail!("--categories: an empty category (position {})", i + 1);
+            }
+            if declared[..i].iter().any(|d| same_category(d, c)) {
+                bail!("--categories: category '{c}' is declared more than once");
+            }
+        }
+    }
     let mut units: Vec<String> = Vec::new();
     let mut coders: Vec<String> = Vec::new();
-    let mut values: HashMap<(usize, usize), (f64, usize)> = HashMap::new();
+    // (unit, coder) -> (position among `labels`, line).
+    let mut values: HashMap<(usize, usize), (usize, usize)> = HashMap::new();
+    let mut labels: Vec<String> = categories.map(<[String]>::to_vec).unwrap_or_default();
+    // The first line of each observed label, for the error of a label that needs an order.
+    let mut first_non_numeric: Option<(String, usize)> = None;
     for record in reader.records() {
         let record = record.with_context(|| format!("{}: cannot read a row", path.display()))?;
         // Counted in the file as written (the reader skips breaks inside quoted fields).
@@ -415,28 +453,23 @@ fn read_coding_sheet(path: &Path, categories: Option<&[f64]>) -> anyhow::Result<
         if value.is_empty() {
             continue;
         }
-        let v: f64 = value
-            .parse()
-            .ok()
-            .filter(|v: &f64| v.is_finite())
-            .ok_or_else(|| {
-                anyhow::anyhow!("{}:{line}: value '{value}' is not a number", path.display())
-            })?;
-        if let Some(declared) = categories
-            && !declared.contains(&v)
-        {
-            bail!(
-                "{}:{line}: value {value} (unit '{}', coder '{coder}') is not one of the declared categories ({})",
+        if as_number(&value).is_none() && first_non_numeric.is_none() {
+            first_non_numeric = Some((value.clone(), line));
+        }
+        let position = match labels.iter().position(|l| same_category(l, &value)) {
+            Some(p) => p,
+            None if categories.is_some() => bail!(
+                "{}:{line}: value '{value}' (unit '{}', coder '{coder}') is not one of the declared categories ({})",
                 path.display(),
                 units[u],
-                declared
-                    .iter()
-                    .map(|c| c.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        if let Some((_, first)) = values.insert((u, c), (v, line)) {
+                labels.join(", ")
+            ),
+            None => {
+                labels.push(value.clone());
+                labels.len() - 1
+            }
+        };
+        if let Some((_, first)) = values.insert((u, c), (position, line)) {
             bail!(
                 "{}:{line}: coder '{coder}' rated unit '{}' twice (first at line {first})",
                 path.display(),
@@ -450,11 +483,49 @@ fn read_coding_sheet(path: &Path, categories: Option<&[f64]>) -> anyhow::Result<
             path.display()
         );
     }
-    let mut data = vec![vec![None; coders.len()]; units.len()];
-    for ((u, c), (v, _)) in values {
-        data[u][c] = Some(v);
+    let numeric = labels.iter().all(|l| as_number(l).is_some());
+    if !numeric && categories.is_none() && level != Level::Nominal {
+        let (value, line) = first_non_numeric.unwrap_or_default();
+        bail!(
+            "{}:{line}: value '{value}' is not a number, and labels have no order of their own: \
+             declare the scale with --categories (e.g. --categories absent,partial,present) or use --level nominal",
+            path.display()
+        );
     }
-    Ok(CodingSheet { coders, data })
+    // Numbers code themselves; labels their position. Undeclared numbers are sorted.
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    if numeric && categories.is_none() {
+        order.sort_by(|&a, &b| {
+            as_number(&labels[a])
+                .unwrap_or_default()
+                .total_cmp(&as_number(&labels[b]).unwrap_or_default())
+        });
+    }
+    let code_of_position = |p: usize| -> f64 {
+        if numeric {
+            as_number(&labels[p]).unwrap_or_default()
+        } else {
+            p as f64
+        }
+    };
+    // A coder with no value (only empty cells) is no coder: not counted, and not a third
+    // column that would suppress Cohen's kappa between the two who rated.
+    let active: Vec<usize> = (0..coders.len())
+        .filter(|&c| values.keys().any(|&(_, vc)| vc == c))
+        .collect();
+    let mut data = vec![vec![None; active.len()]; units.len()];
+    for ((u, c), (p, _)) in values {
+        if let Some(column) = active.iter().position(|&a| a == c) {
+            data[u][column] = Some(code_of_position(p));
+        }
+    }
+    Ok(CodingSheet {
+        coders: active.iter().map(|&c| coders[c].clone()).collect(),
+        data,
+        categories: order.iter().map(|&p| code_of_position(p)).collect(),
+        labels: order.iter().map(|&p| labels[p].clone()).collect(),
+        numeric,
+    })
 }
 
 fn index_of(list: &mut Vec<String>, name: String) -> usize {
@@ -473,7 +544,8 @@ struct AgreeOutput {
     n_units: usize,
     n_coders: usize,
     level: Level,
-    categories: Vec<f64>,
+    /// The categories in order: numbers, or the labels as written.
+    categories: Vec<serde_json::Value>,
     percent_agreement: Option<f64>,
     krippendorff_alpha: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -502,17 +574,19 @@ struct AgreePair {
 }
 
 pub fn agree(args: &AgreeArgs) -> anyhow::Result<ExitCode> {
-    let CodingSheet { coders, data } = read_coding_sheet(&args.file, args.categories.as_deref())?;
     let level = match args.level {
         AgreeLevel::Nominal => Level::Nominal,
         AgreeLevel::Ordinal => Level::Ordinal,
         AgreeLevel::Interval => Level::Interval,
         AgreeLevel::Ratio => Level::Ratio,
     };
-    let categories = match &args.categories {
-        Some(c) => c.clone(),
-        None => agreement::categories_from_units(&data)?,
-    };
+    let CodingSheet {
+        coders,
+        data,
+        categories,
+        labels,
+        numeric,
+    } = read_coding_sheet(&args.file, args.categories.as_deref(), level)?;
     let summary = agreement::summarize(&data, level, &categories)
         .with_context(|| format!("{}", args.file.display()))?;
     let coded = CodedUnits::new(&data, &categories)?;
@@ -580,7 +654,11 @@ pub fn agree(args: &AgreeArgs) -> anyhow::Result<ExitCode> {
         n_units: summary.n_units,
         n_coders: coders.len(),
         level,
-        categories: categories.clone(),
+        categories: if numeric {
+            categories.iter().map(|&c| serde_json::json!(c)).collect()
+        } else {
+            labels.iter().map(|l| serde_json::json!(l)).collect()
+        },
         percent_agreement: summary.percent_agreement,
         krippendorff_alpha: summary.krippendorff_alpha,
         cohen_kappa: two.then(|| kappa_of(None)),
@@ -614,7 +692,11 @@ fn render_agree(o: &AgreeOutput) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
-    let categories: Vec<String> = o.categories.iter().map(|c| c.to_string()).collect();
+    let categories: Vec<String> = o
+        .categories
+        .iter()
+        .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string))
+        .collect();
     let mut out = format!(
         "{} units, {} coders, {level} level, categories {}\n",
         o.n_units,

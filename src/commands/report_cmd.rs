@@ -377,10 +377,17 @@ pub fn gather(run_dir: &Path, only: Option<&[String]>) -> anyhow::Result<Gathere
         failed_cells: Vec::new(),
         manifest,
     };
-    let mut seen_texts: BTreeSet<String> = BTreeSet::new();
+    // Rounds in the order they were blinded (then by name): the order the pooling rule keeps
+    // the first rating by, so results never depend on the order of un-blinding.
+    let mut loaded = Vec::new();
     for name in &names {
         let dir = blind_dir.join(name);
         let round = load_round(&dir)?;
+        loaded.push((round.manifest.created_at.clone(), name.clone(), dir, round));
+    }
+    loaded.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    for (_, name, dir, round) in &loaded {
+        let name = name.clone();
         g.rounds
             .push((name.clone(), round.manifest.key_sha256.clone()));
         let rows: Vec<UnblindedRow> = read_csv(&dir.join(UNBLINDED))?;
@@ -394,6 +401,12 @@ pub fn gather(run_dir: &Path, only: Option<&[String]>) -> anyhow::Result<Gathere
             .items
             .iter()
             .map(|i| (i.item_id.as_str(), (i.model.as_str(), i.scaffold.as_str())))
+            .collect();
+        let cell_of: HashMap<&str, &str> = round
+            .key
+            .items
+            .iter()
+            .map(|i| (i.item_id.as_str(), i.cell_id.as_str()))
             .collect();
         // Coverage: what was assigned against what was rated, per human rater and condition.
         let rated: BTreeSet<(&str, &str)> = rows
@@ -421,6 +434,7 @@ pub fn gather(run_dir: &Path, only: Option<&[String]>) -> anyhow::Result<Gathere
             }
         }
         g.observations.extend(rows.into_iter().map(|r| Observation {
+            round: name.clone(),
             cell_id: r.cell_id,
             model: r.model,
             scaffold: r.scaffold,
@@ -431,17 +445,20 @@ pub fn gather(run_dir: &Path, only: Option<&[String]>) -> anyhow::Result<Gathere
             score: r.score as f64,
         }));
         g.guesses.extend(notes.into_iter().map(|n| Guess {
+            round: name.clone(),
+            cell_id: n.cell_id,
             model: n.model,
             rater: n.rater,
             answer: n.identity_guess,
         }));
-        // Each transcript once (the same cell blinded in several rounds counts once), as raters
-        // saw it, for the style probe.
-        let cell_of: HashMap<&str, (&str, &str)> = round
+        // The blinded assistant text of each transcript of the round, once, for the style
+        // probe (the analysis keeps each transcript's earliest round).
+        let mut seen_texts: BTreeSet<&str> = BTreeSet::new();
+        let prompt_of: HashMap<&str, &str> = round
             .key
             .items
             .iter()
-            .map(|i| (i.item_id.as_str(), (i.cell_id.as_str(), i.prompt.as_str())))
+            .map(|i| (i.item_id.as_str(), i.prompt.as_str()))
             .collect();
         for rater in round.manifest.packets.keys() {
             let path = dir.join(PACKETS_DIR).join(format!("{rater}.json"));
@@ -449,16 +466,19 @@ pub fn gather(run_dir: &Path, only: Option<&[String]>) -> anyhow::Result<Gathere
                 continue;
             };
             for item in packet.items {
-                let (Some((model, scaffold)), Some((cell, prompt))) = (
+                let (Some((model, scaffold)), Some(cell), Some(prompt)) = (
                     model_of.get(item.item_id.as_str()),
                     cell_of.get(item.item_id.as_str()),
+                    prompt_of.get(item.item_id.as_str()),
                 ) else {
                     continue;
                 };
-                if !seen_texts.insert(cell.to_string()) {
+                if !seen_texts.insert(cell) {
                     continue;
                 }
                 g.texts.push(BlindedText {
+                    round: name.clone(),
+                    cell_id: cell.to_string(),
                     model: model.to_string(),
                     group: format!("{model}\u{1f}{scaffold}\u{1f}{prompt}"),
                     turns: item.turns,

@@ -9,7 +9,7 @@
 
 use crate::analyze::results::{Estimate, Label, StudyResults};
 
-pub const EFFICACY_COLUMNS: [&str; 20] = [
+pub const EFFICACY_COLUMNS: [&str; 26] = [
     "dimension",
     "model",
     "scaffold",
@@ -30,6 +30,12 @@ pub const EFFICACY_COLUMNS: [&str; 20] = [
     "ceiling_change",
     "ceiling_change_ci_low",
     "ceiling_change_ci_high",
+    "n_prompts",
+    "n_pairs",
+    "p",
+    "p_adjusted",
+    "tost_p_adjusted",
+    "note",
 ];
 
 fn number(x: Option<f64>) -> String {
@@ -54,13 +60,16 @@ fn estimate(e: Option<&Estimate>) -> [String; 3] {
 }
 
 /// The label as its machine name, the same as in efficacy.json: `raised_to_ceiling`, ...
-fn label_name(label: Label) -> &'static str {
+fn label_name(label: Option<Label>) -> &'static str {
     match label {
-        Label::RaisedToCeiling => "raised_to_ceiling",
-        Label::Improved => "improved",
-        Label::Equivalent => "equivalent",
-        Label::Inconclusive => "inconclusive",
-        Label::Worse => "worse",
+        Some(Label::RaisedToCeiling) => "raised_to_ceiling",
+        Some(Label::Improved) => "improved",
+        Some(Label::ImprovedWithinMargin) => "improved_within_margin",
+        Some(Label::Equivalent) => "equivalent",
+        Some(Label::Inconclusive) => "inconclusive",
+        Some(Label::WorseWithinMargin) => "worse_within_margin",
+        Some(Label::Worse) => "worse",
+        None => "",
     }
 }
 
@@ -115,6 +124,20 @@ pub fn efficacy_csv(results: &StudyResults) -> Vec<u8> {
                     .unwrap_or_default(),
             );
             row.extend(estimate(effect.map(|e| &e.ceiling_change)));
+            row.push(cell.map(|c| c.n_prompts.to_string()).unwrap_or_default());
+            row.push(effect.map(|e| e.n_pairs.to_string()).unwrap_or_default());
+            row.push(number(effect.and_then(|e| e.p_value)));
+            row.push(number(effect.and_then(|e| e.p_adjusted)));
+            row.push(number(effect.and_then(|e| e.tost_p_adjusted)));
+            // The cell's note (why its interval is missing) and the effect's, in that order.
+            let notes: Vec<&str> = [
+                cell.and_then(|c| c.note.as_deref()),
+                effect.and_then(|e| e.note.as_deref()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            row.push(notes.join("; "));
             rows.push(row);
         }
     }
@@ -167,7 +190,12 @@ mod tests {
                     "{record:?}"
                 );
             }
-            assert_eq!(record[16].is_empty(), baseline, "{record:?}");
+            // No verdict for the baseline, nor without data (the note says why).
+            assert_eq!(
+                record[16].is_empty(),
+                baseline || &record[3] == "0",
+                "{record:?}"
+            );
         }
     }
 
@@ -197,7 +225,8 @@ mod tests {
         );
         assert_eq!(&unrated[3], "0");
         assert!((4..16).all(|i| unrated[i].is_empty()), "{unrated:?}");
-        assert_eq!(&unrated[16], "inconclusive");
+        assert_eq!(&unrated[16], "");
+        assert!(unrated[25].contains("no prompt"), "{unrated:?}");
         let text = String::from_utf8(efficacy_csv(&r)).unwrap();
         assert!(!text.contains("NaN") && !text.contains("n/a") && !text.contains('\r'));
     }

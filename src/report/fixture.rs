@@ -141,20 +141,24 @@ fn cells(spec: &DimensionSpec) -> Vec<CellResult> {
                         model: model.to_string(),
                         scaffold: scaffold.to_string(),
                         n: PROMPTS,
+                        n_prompts: PROMPTS,
                         mean: est(
                             mean,
                             (mean - h).max(spec.min),
                             (mean + 0.9 * h).min(spec.max),
                         ),
                         ceiling_share: est(k as f64 / 12.0, WILSON_12[k].0, WILSON_12[k].1),
+                        note: None,
                     }
                 }
                 None => CellResult {
                     model: model.to_string(),
                     scaffold: scaffold.to_string(),
                     n: 0,
+                    n_prompts: 0,
                     mean: Estimate::default(),
                     ceiling_share: Estimate::default(),
+                    note: None,
                 },
             };
             cells.push(cell);
@@ -163,19 +167,21 @@ fn cells(spec: &DimensionSpec) -> Vec<CellResult> {
     cells
 }
 
-fn label_for(ci: Option<(f64, f64)>, tost: Option<(f64, f64)>, margin: f64, ceiling: f64) -> Label {
-    match (ci, tost) {
-        (Some((lo, _)), _) if lo > 0.0 => {
-            if ceiling >= 0.9 {
-                Label::RaisedToCeiling
-            } else {
-                Label::Improved
-            }
-        }
-        (Some((_, hi)), _) if hi < 0.0 => Label::Worse,
-        (_, Some((lo, hi))) if lo > -margin && hi < margin => Label::Equivalent,
+fn label_for(
+    ci: Option<(f64, f64)>,
+    tost: Option<(f64, f64)>,
+    margin: f64,
+    ceiling: f64,
+) -> Option<Label> {
+    let within = tost.is_some_and(|(lo, hi)| lo > -margin && hi < margin);
+    Some(match ci? {
+        (lo, _) if lo > 0.0 && within => Label::ImprovedWithinMargin,
+        (lo, _) if lo > 0.0 && ceiling >= 0.9 => Label::RaisedToCeiling,
+        (lo, _) if lo > 0.0 => Label::Improved,
+        (_, hi) if hi < 0.0 => Label::Worse,
+        _ if within => Label::Equivalent,
         _ => Label::Inconclusive,
-    }
+    })
 }
 
 fn effects(spec: &DimensionSpec) -> Vec<EffectResult> {
@@ -202,16 +208,24 @@ fn effects(spec: &DimensionSpec) -> Vec<EffectResult> {
             };
             let ceiling = spec.at_ceiling[m][s] as f64 / 12.0;
             let label = label_for(ci, tost, spec.margin, ceiling);
+            // The change test's p from the same normal approximation as the TOST's.
+            let p_change = value.map(|d| r4(2.0 * normal.cdf(-(d / (half / 1.96)).abs())));
             effects.push(EffectResult {
                 model: model.to_string(),
                 scaffold: scaffold.to_string(),
                 n_pairs: if value.is_some() { PROMPTS } else { 0 },
                 effect: Estimate::new(value, ci),
+                p_value: p_change,
+                p_adjusted: p_change.map(|p| (p * 18.0).min(1.0)),
                 ceiling_change: Estimate::default(),
                 tost_ci: Estimate::new(value, tost),
                 tost_p: p,
+                tost_p_adjusted: p.map(|p| (p * 18.0).min(1.0)),
                 label,
-                label_text: label.text(spec.margin),
+                label_text: Label::text_of(label, spec.margin),
+                note: value
+                    .is_none()
+                    .then(|| "no prompt was rated under both scaffolds".to_string()),
             });
         }
     }
@@ -253,7 +267,8 @@ fn agreement(spec: &DimensionSpec, d: usize) -> Agreement {
             est(a - 0.031, a - 0.11, a + 0.05)
         },
         pairs,
-        unreliable: a < 0.667,
+        reliability: Reliability::of_interval(Some((a - 0.081, a + 0.067))),
+        unreliable: a - 0.081 < 0.667,
         judges: vec![JudgeAgreement {
             judge: "judge-sim".into(),
             n: 283,
@@ -261,6 +276,13 @@ fn agreement(spec: &DimensionSpec, d: usize) -> Agreement {
             weighted_kappa_quadratic: Some(a - 0.09),
             human_alpha: if d == 3 { None } else { Some(a) },
         }],
+        // Ten transcripts re-rated in round-2 by the same raters.
+        test_retest: (d == 0).then(|| TestRetest {
+            n_units: 10,
+            n_raters: 2,
+            percent_agreement: Some(0.9),
+            krippendorff_alpha: est(0.861, 0.612, 1.0),
+        }),
     }
 }
 
@@ -307,11 +329,11 @@ fn spec_curve() -> SpecCurveResult {
             {
                 let v = 1.75 - 0.03 * a as f64 - 0.04 * r as f64 - 0.05 * i as f64;
                 let breaks = a == 1 && r == 3 && i == 1;
-                let label = if breaks {
+                let label = Some(if breaks {
                     Label::Improved
                 } else {
                     Label::RaisedToCeiling
-                };
+                });
                 specifications.push(SpecResult {
                     choices: vec![
                         ("aggregation".into(), aggregation.to_string()),
@@ -332,7 +354,8 @@ fn spec_curve() -> SpecCurveResult {
         }
     }
     SpecCurveResult {
-        target: "sim-alpha: verification vs baseline".into(),
+        target: "effect of verification vs baseline: sim-alpha minus sim-beta".into(),
+        declared: true,
         specifications,
         share_keeping: Some(15.0 / 16.0),
     }
@@ -461,6 +484,9 @@ pub(crate) fn results() -> StudyResults {
         judges: vec!["judge-sim".into()],
         n_items: 144,
         n_ratings: 283,
+        n_rerated: 10,
+        min_prompts: 2,
+        family: "dimension".into(),
         coverage: Coverage {
             per_rater: [("r1", (96, 96)), ("r2", (96, 96)), ("r3", (96, 91))]
                 .into_iter()
@@ -538,18 +564,22 @@ mod tests {
                 .effects
                 .iter()
                 .find(|e| e.model == model && e.scaffold == "verification")
-                .map(|e| e.label)
+                .and_then(|e| e.label)
         };
         assert_eq!(label("sim-alpha"), Some(Label::RaisedToCeiling));
         assert_eq!(label("sim-beta"), Some(Label::Equivalent));
         assert_eq!(label("sim-gamma"), Some(Label::Improved));
-        assert_eq!(
-            r.dimensions
-                .iter()
-                .filter(|d| d.agreement.unreliable)
-                .count(),
-            1
-        );
+        // Flagged where alpha's interval reaches below 0.667: three dimensions, one of them with
+        // a point estimate above it; one is reliable-or-uncertain.
+        let flagged: Vec<_> = r
+            .dimensions
+            .iter()
+            .filter(|d| d.agreement.unreliable)
+            .map(|d| d.agreement.reliability)
+            .collect();
+        assert_eq!(flagged.len(), 3);
+        assert!(flagged.contains(&Some(Reliability::Unreliable)));
+        assert!(flagged.contains(&Some(Reliability::Uncertain)));
         for d in &r.dimensions {
             assert_eq!(d.cells.len(), 12);
             assert_eq!(d.effects.len(), 9);

@@ -143,11 +143,10 @@ pub(crate) fn level(confidence: f64) -> String {
     )
 }
 
-/// The level of the TOST interval, 1 - 2 alpha: 0.95 -> "90%".
-/// The TOST runs each one-sided test at (1 - confidence) / 2, so its interval is the reported
-/// confidence interval itself.
+/// The level of the TOST interval, 1 - 2 alpha with alpha = 1 - confidence: 0.95 -> "90%"
+/// (Schuirmann's two one-sided tests at alpha each).
 pub(crate) fn tost_level(confidence: f64) -> String {
-    level(confidence)
+    level(2.0 * confidence - 1.0)
 }
 
 /// A scale's range, "0–2" or "1–5".
@@ -307,8 +306,9 @@ mod tests {
             (Some(0.5), "0.5000"),
             (Some(0.04999), "0.0500"),
             (Some(0.0001), "0.0001"),
+            // Analytic p-values (the efficacy tests invert closed-form intervals).
             (Some(0.00009), "< 0.0001"),
-            (Some(0.0), "< 0.0001"),
+            (Some(1e-12), "< 0.0001"),
             (None, "n/a"),
         ];
         for &(p, expected) in cases {
@@ -321,8 +321,9 @@ mod tests {
         let cases: &[(f64, usize, &str)] = &[
             (1.0 / 1000.0, 999, "≤ 0.0010"),
             (1.0 / 10000.0, 9999, "≤ 0.0001"),
-            (1.0 / 10001.0, 10000, "< 0.0001"),
-            (1.0 / 100_001.0, 100_000, "< 0.0001"),
+            // Never finer than the resolution 1/(B + 1) of B draws.
+            (1.0 / 10001.0, 10000, "≤ 0.0001"),
+            (1.0 / 100_001.0, 100_000, "≤ 0.00001"),
             (1.0 / 200.0, 199, "≤ 0.0050"),
             (2.0 / 10001.0, 10000, "0.0002"),
             (0.4123, 10000, "0.4123"),
@@ -343,10 +344,10 @@ mod tests {
         assert_eq!(level(0.9), "90%");
         assert_eq!(
             tost_level(0.95),
-            "95%",
-            "the TOST interval is the reported interval"
+            "90%",
+            "Schuirmann's TOST at alpha = 0.05 is the 90% interval"
         );
-        assert_eq!(tost_level(0.99), "99%");
+        assert_eq!(tost_level(0.99), "98%");
         assert_eq!(range(0.0, 2.0), "0–2");
         assert_eq!(range(1.0, 5.0), "1–5");
         assert_eq!(percent(Some(0.9375)), "94%");

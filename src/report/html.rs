@@ -178,13 +178,16 @@ fn heatmap(results: &StudyResults, d: &DimensionResults) -> svg::Heatmap {
     }
 }
 
-fn verdict(label: Label) -> svg::Verdict {
+fn verdict(label: Option<Label>) -> svg::Verdict {
     match label {
-        Label::RaisedToCeiling => svg::Verdict::Ceiling,
-        Label::Improved => svg::Verdict::Improved,
-        Label::Equivalent => svg::Verdict::Equivalent,
-        Label::Inconclusive => svg::Verdict::Inconclusive,
-        Label::Worse => svg::Verdict::Worse,
+        Some(Label::RaisedToCeiling) => svg::Verdict::Ceiling,
+        Some(Label::Improved) => svg::Verdict::Improved,
+        Some(Label::ImprovedWithinMargin) => svg::Verdict::ImprovedWithinMargin,
+        Some(Label::Equivalent) => svg::Verdict::Equivalent,
+        Some(Label::Inconclusive) => svg::Verdict::Inconclusive,
+        Some(Label::WorseWithinMargin) => svg::Verdict::WorseWithinMargin,
+        Some(Label::Worse) => svg::Verdict::Worse,
+        None => svg::Verdict::NoVerdict,
     }
 }
 
@@ -216,13 +219,13 @@ fn dot_whisker(results: &StudyResults, d: &DimensionResults) -> svg::DotWhisker 
 }
 
 /// CSS class of a verdict.
-fn verdict_class(label: Label) -> &'static str {
+fn verdict_class(label: Option<Label>) -> &'static str {
     match label {
-        Label::RaisedToCeiling => "v-ceiling",
-        Label::Improved => "v-improved",
-        Label::Equivalent => "v-equivalent",
-        Label::Inconclusive => "v-inconclusive",
-        Label::Worse => "v-worse",
+        Some(Label::RaisedToCeiling) => "v-ceiling",
+        Some(Label::Improved | Label::ImprovedWithinMargin) => "v-improved",
+        Some(Label::Equivalent) => "v-equivalent",
+        Some(Label::Inconclusive) | None => "v-inconclusive",
+        Some(Label::WorseWithinMargin | Label::Worse) => "v-worse",
     }
 }
 
@@ -325,7 +328,7 @@ pub fn report_html(results: &StudyResults, figures: &Figures) -> String {
 /// interval after an estimate ("0.21 [0.03, 0.37]") becomes `<span class="ci">`, so that it
 /// can be set apart from the estimate and wrap under it as a unit.
 fn render_markdown(markdown: &str, results: &StudyResults) -> String {
-    let labels: HashMap<String, Label> = label_texts(results).into_iter().collect();
+    let labels: HashMap<String, Option<Label>> = label_texts(results).into_iter().collect();
     let flag = unreliable_flag();
     let mut in_cell = false;
     let events =
@@ -595,7 +598,10 @@ mod tests {
             html.contains("<span class=\"verdict v-equivalent\">equivalent (within ±0.25)</span>")
         );
         assert!(
-            html.contains("<strong><span class=\"flag\">UNRELIABLE (α &lt; 0.667)</span></strong>")
+            html.contains(
+                "<strong><span class=\"flag\">FLAGGED: α not shown ≥ 0.667</span></strong>"
+            ),
+            "{html}"
         );
         assert!(html.contains("<td style=\"text-align:right\">"));
     }

@@ -21,7 +21,8 @@ use std::collections::BTreeSet;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::analyze::results::{
-    CellResult, DimensionResults, EffectResult, Estimate, PairAgreement, StudyResults, trim_number,
+    CellResult, DimensionResults, EffectResult, Estimate, Label, PairAgreement, StudyResults,
+    trim_number,
 };
 
 /// Shown for every undefined number.
@@ -36,10 +37,12 @@ const VERDICT_LINE: usize = 17;
 
 /// Krippendorff (2004, Content Analysis, 2nd ed.) relies on variables with alpha of at least .800
 /// and admits those between .667 and .800 only for tentative conclusions. The analysis flags
-/// dimensions below .667 (`Agreement::unreliable`); the note states that rule.
-const UNRELIABLE_NOTE: &str = "Unreliable: Krippendorff's $\\alpha$ is below 0.667 (the lowest \
-    value that Krippendorff, 2004, accepts even for tentative conclusions) or undefined; \
-    differences on this dimension should not be interpreted.";
+/// dimensions whose alpha is not shown to reach .667 (`Agreement::unreliable`: the interval
+/// reaches below it, or there is none); the note states that rule.
+const UNRELIABLE_NOTE: &str = "Flagged: the confidence interval of Krippendorff's $\\alpha$ \
+    reaches below 0.667 (the lowest value that Krippendorff, 2004, accepts even for tentative \
+    conclusions), or $\\alpha$ is undefined; differences on this dimension should not be \
+    interpreted.";
 
 /// The booktabs tables of a study's results, as `(file name, LaTeX)` pairs: for each dimension
 /// `efficacy-<id>.tex` (mean score per model and scaffold), `ceiling-<id>.tex` (share at the top
@@ -512,7 +515,7 @@ fn number_column(numbers: &[Option<Printed>]) -> Vec<String> {
     numbers.iter().map(|n| slot.fill(n.as_ref())).collect()
 }
 
-/// A p-value with four decimals, or `$<$0.0001`.
+/// An analytic p-value (the TOST's) with four decimals, or `$<$0.0001` below that.
 fn p_value(p: Option<f64>) -> String {
     match p.filter(|p| p.is_finite()) {
         None => NA.to_string(),
@@ -910,7 +913,7 @@ fn equivalence_table(results: &StudyResults, dim: &DimensionResults, stem: &str)
         }
         let verdict = match effect {
             Some(e) if !e.label_text.trim().is_empty() => e.label_text.clone(),
-            Some(e) => e.label.text(dim.margin),
+            Some(e) => Label::text_of(e.label, dim.margin),
             None => NA.to_string(),
         };
         body.push(row(&[
@@ -1123,8 +1126,10 @@ mod tests {
             model: model.into(),
             scaffold: scaffold.into(),
             n,
+            n_prompts: n,
             mean,
             ceiling_share: ceiling,
+            note: None,
         }
     }
 
@@ -1142,11 +1147,15 @@ mod tests {
             scaffold: scaffold.into(),
             n_pairs: 24,
             effect,
+            p_value: p,
+            p_adjusted: p,
             ceiling_change: Estimate::default(),
             tost_ci: tost,
             tost_p: p,
-            label,
+            tost_p_adjusted: p,
+            label: Some(label),
             label_text: label.text(margin),
+            note: None,
         }
     }
 
@@ -1181,8 +1190,10 @@ mod tests {
                 pair("r1", "r3", kappas[1]),
                 pair("r2", "r3", kappas[2]),
             ],
+            reliability: None,
             unreliable,
             judges: Vec::new(),
+            test_retest: None,
         }
     }
 
@@ -1303,6 +1314,9 @@ mod tests {
             judges: Vec::new(),
             n_items: 288,
             n_ratings: 864,
+            n_rerated: 0,
+            min_prompts: 2,
+            family: "dimension".into(),
             coverage: Coverage::default(),
             dimensions,
             profiles: Vec::new(),
@@ -1656,7 +1670,7 @@ mod tests {
         let cases = [
             (Some(0.0123), "0.0123"),
             (Some(0.00009), "$<$0.0001"),
-            (Some(0.0), "$<$0.0001"),
+            (Some(3e-11), "$<$0.0001"),
             (Some(0.0001), "0.0001"),
             (Some(1.0), "1.0000"),
             (None, "n/a"),
@@ -1877,7 +1891,7 @@ mod tests {
         assert_eq!(agreement.matches("$^\\dagger$").count(), 3, "{agreement}");
         assert!(agreement.contains("disclosure$^\\dagger$\\end{tabular}"));
         assert!(agreement.contains("helpfulness$^\\dagger$ &"));
-        assert!(agreement.contains("$^\\dagger$\\,Unreliable"));
+        assert!(agreement.contains("$^\\dagger$\\,Flagged"));
         assert!(agreement.contains(
             "the ordinal metric for verification\\_support, process\\_steerability, uncertainty\\_disclosure; the interval metric for helpfulness"
         ));

@@ -20,9 +20,14 @@ use super::format::{
     permutation_p, range, tost_level,
 };
 use super::html::{FigureKind, figure_key, figure_path};
+
+mod agreement;
+mod efficacy;
 use crate::analyze::results::{
     DimensionResults, EffectResult, InteractionResult, Label, StudyResults,
 };
+use agreement::agreement;
+use efficacy::efficacy;
 
 /// report.md, with the figure files linked.
 pub fn report_markdown(results: &StudyResults) -> String {
@@ -47,11 +52,12 @@ enum Flavor {
 pub(crate) const SAME: &str = "same";
 
 /// Krippendorff's (2004, Content Analysis, 2nd ed.) lowest alpha for tentative conclusions;
-/// `Agreement::unreliable` is set from it by the analysis.
+/// `Agreement::unreliable` is set from it by the analysis (on alpha's interval).
 const ALPHA_FLOOR: &str = "0.667";
 
+/// The mark of a dimension whose alpha is not shown to reach 0.667 (its interval reaches below).
 pub(crate) fn unreliable_flag() -> String {
-    format!("UNRELIABLE (α < {ALPHA_FLOOR})")
+    format!("FLAGGED: α not shown ≥ {ALPHA_FLOOR}")
 }
 
 #[derive(Clone, Copy)]
@@ -391,11 +397,11 @@ fn headline(out: &mut String, r: &StudyResults, flavor: Flavor) {
     if d.agreement.unreliable {
         let _ = writeln!(
             out,
-            "**{}**: the raters' agreement on {} (Krippendorff's α = {}) is too low to \
-             carry this headline.\n",
+            "**{}**: the raters' agreement on {} (Krippendorff's α = {}) is not shown to \
+             reach {ALPHA_FLOOR}, too low to carry this headline.\n",
             unreliable_flag(),
             md(&d.id),
-            fixed(d.agreement.krippendorff_alpha.value, 3)
+            estimate(&d.agreement.krippendorff_alpha, 3)
         );
     }
 }
@@ -478,455 +484,6 @@ fn protocol(out: &mut String, r: &StudyResults) {
     out.push('\n');
 }
 
-fn agreement(out: &mut String, r: &StudyResults, flavor: Flavor) {
-    out.push_str("## Raters and agreement\n\n");
-    let _ = writeln!(
-        out,
-        "{} ({}) rated {} ({}).\n",
-        plural(r.raters.len(), "human rater", "human raters"),
-        ids(&r.raters),
-        plural(r.n_items, "transcript", "transcripts"),
-        plural(r.n_ratings, "rating", "ratings"),
-    );
-    if !r.coverage.per_rater.is_empty() {
-        let rows: Vec<Vec<String>> = r
-            .coverage
-            .per_rater
-            .iter()
-            .map(|(rater, &(assigned, rated))| {
-                let share = (assigned > 0).then(|| rated as f64 / assigned as f64);
-                vec![md(rater), count(assigned), count(rated), percent(share)]
-            })
-            .collect();
-        table(
-            out,
-            &[
-                ("Rater", Left),
-                ("Assigned", Right),
-                ("Rated", Right),
-                ("Share", Right),
-            ],
-            &rows,
-        );
-    }
-    let short: Vec<String> = r
-        .coverage
-        .per_condition
-        .iter()
-        .filter(|(_, (expected, present))| present < expected)
-        .map(|(condition, (expected, present))| {
-            format!(
-                "{}: {} of {}",
-                md(condition),
-                count(*present),
-                count(*expected)
-            )
-        })
-        .collect();
-    if r.coverage.complete && short.is_empty() {
-        out.push_str("Coverage is complete: every assigned item was rated.\n\n");
-    } else if short.is_empty() {
-        out.push_str(
-            "Coverage is incomplete: some assigned items were not rated, although every \
-             model/scaffold condition has its expected number of ratings.\n\n",
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "Coverage is incomplete: {} of {} model/scaffold conditions are missing ratings \
-             ({}). Estimates use the ratings present.\n",
-            count(short.len()),
-            count(r.coverage.per_condition.len()),
-            short.join("; ")
-        );
-    }
-
-    let ci = level(r.confidence);
-    let rows: Vec<Vec<String>> = r
-        .dimensions
-        .iter()
-        .map(|d| {
-            let a = &d.agreement;
-            vec![
-                md(&d.id),
-                md(&a.level),
-                count(a.n_units),
-                estimate(&a.percent_agreement, 3),
-                estimate(&a.krippendorff_alpha, 3),
-                estimate(&a.fleiss_kappa, 3),
-                if a.unreliable {
-                    format!("**{}**", unreliable_flag())
-                } else {
-                    format!("α ≥ {ALPHA_FLOOR}")
-                },
-            ]
-        })
-        .collect();
-    let headers = [
-        format!("Observed agreement [{ci} CI]"),
-        format!("Krippendorff's α [{ci} CI]"),
-        format!("Fleiss' κ [{ci} CI]"),
-    ];
-    stacked_table(
-        out,
-        flavor,
-        &[
-            ("Dimension", Left),
-            ("α metric", Left),
-            ("Units", Right),
-            (&headers[0], Right),
-            (&headers[1], Right),
-            (&headers[2], Right),
-            ("Reliability", Left),
-        ],
-        &rows,
-    );
-    let _ = writeln!(
-        out,
-        "Krippendorff's α below {ALPHA_FLOOR} is too low even for tentative conclusions \
-         (Krippendorff 2004); results on a flagged dimension are reported below but should not \
-         carry a claim. Fleiss' κ is n/a where transcripts had unequal numbers of raters.\n"
-    );
-
-    let pair_rows: Vec<Vec<String>> = r
-        .dimensions
-        .iter()
-        .flat_map(|d| {
-            d.agreement.pairs.iter().map(move |p| {
-                vec![
-                    md(&d.id),
-                    format!("{} – {}", md(&p.rater_a), md(&p.rater_b)),
-                    count(p.n),
-                    fixed(p.percent_agreement, 3),
-                    estimate(&p.cohen_kappa, 3),
-                    estimate(&p.weighted_kappa_linear, 3),
-                    estimate(&p.weighted_kappa_quadratic, 3),
-                ]
-            })
-        })
-        .collect();
-    if !pair_rows.is_empty() {
-        out.push_str("### Rater pairs\n\n");
-        let headers = [
-            format!("Cohen's κ [{ci} CI]"),
-            format!("Weighted κ, linear [{ci} CI]"),
-            format!("Weighted κ, quadratic [{ci} CI]"),
-        ];
-        stacked_table(
-            out,
-            flavor,
-            &[
-                ("Dimension", Left),
-                ("Raters", Left),
-                ("Shared items", Right),
-                ("Agreement", Right),
-                (&headers[0], Right),
-                (&headers[1], Right),
-                (&headers[2], Right),
-            ],
-            &pair_rows,
-        );
-    }
-
-    let judge_rows: Vec<Vec<String>> = r
-        .dimensions
-        .iter()
-        .flat_map(|d| {
-            d.agreement.judges.iter().map(move |j| {
-                vec![
-                    md(&d.id),
-                    md(&j.judge),
-                    count(j.n),
-                    estimate(&j.krippendorff_alpha, 3),
-                    fixed(j.weighted_kappa_quadratic, 3),
-                    fixed(j.human_alpha, 3),
-                ]
-            })
-        })
-        .collect();
-    if !judge_rows.is_empty() {
-        out.push_str("### Automated judges against the human raters\n\n");
-        out.push_str(
-            "Each (transcript, human rating) pair counts as a unit coded twice, by the judge and \
-             by that human. A judge can stand in for human raters only where it agrees with \
-             them about as well as they agree with each other on the same items.\n\n",
-        );
-        let header = format!("α judge–human [{ci} CI]");
-        table(
-            out,
-            &[
-                ("Dimension", Left),
-                ("Judge", Left),
-                ("Pairs", Right),
-                (&header, Right),
-                ("Quadratic κ", Right),
-                ("α human–human", Right),
-            ],
-            &judge_rows,
-        );
-    }
-}
-
-fn efficacy(out: &mut String, r: &StudyResults, flavor: Flavor) {
-    out.push_str("## Efficacy by dimension\n\n");
-    let ci = level(r.confidence);
-    let tost = tost_level(r.confidence);
-    let _ = writeln!(
-        out,
-        "For each dimension: the mean score per model and scaffold (each transcript scored as \
-         the mean of its raters) with a bootstrap {ci} CI; the share of transcripts at the top \
-         of the scale (the mean of its raters within half a level of the top) with a Wilson {ci} CI; and the effect of \
-         each scaffold versus {} as the mean paired difference over prompts, with a bootstrap \
-         {ci} CI and a two one-sided test (TOST, {tost} interval) against the equivalence \
-         margin. \"Equivalent\" needs the {tost} interval inside the margin; no verdict of \
-         \"no change\" rests on non-significance alone.\n",
-        md(&r.baseline)
-    );
-    for d in &r.dimensions {
-        efficacy_dimension(out, r, d, flavor);
-    }
-}
-
-fn efficacy_dimension(out: &mut String, r: &StudyResults, d: &DimensionResults, flavor: Flavor) {
-    let ci = level(r.confidence);
-    let tost = tost_level(r.confidence);
-    let _ = writeln!(out, "### {}\n", md(&d.id));
-    if !d.question.trim().is_empty() {
-        let _ = writeln!(out, "> {}\n", md(d.question.trim()));
-    }
-    let a = &d.agreement;
-    let flag = if a.unreliable {
-        format!(
-            " **{}**: the raters did not agree well enough for these results to carry a claim.",
-            unreliable_flag()
-        )
-    } else {
-        String::new()
-    };
-    let _ = writeln!(
-        out,
-        "Scale {} ({}); equivalence margin ±{}. Krippendorff's α = {}.{flag}\n",
-        range(d.min, d.max),
-        md(&d.scale),
-        crate::analyze::results::trim_number(d.margin),
-        estimate_prose(&a.krippendorff_alpha, 3, r.confidence),
-    );
-
-    figure(
-        out,
-        FigureKind::Heatmap,
-        &d.id,
-        &format!("Mean {} by model and scaffold", d.id),
-        flavor,
-    );
-    let rows: Vec<Vec<String>> = d
-        .cells
-        .iter()
-        .map(|c| {
-            vec![
-                md(&c.model),
-                md(&c.scaffold),
-                count(c.n),
-                estimate(&c.mean, 2),
-                estimate(&c.ceiling_share, 2),
-            ]
-        })
-        .collect();
-    let mean_header = format!("Mean [{ci} CI]");
-    let ceiling_header = format!("At ceiling [{ci} CI]");
-    table(
-        out,
-        &[
-            ("Model", Left),
-            ("Scaffold", Left),
-            ("n", Right),
-            (&mean_header, Right),
-            (&ceiling_header, Right),
-        ],
-        &rows,
-    );
-
-    figure(
-        out,
-        FigureKind::Effects,
-        &d.id,
-        &format!("Effects on {} versus {}", d.id, r.baseline),
-        flavor,
-    );
-    if d.effects.is_empty() {
-        out.push_str("No effects versus baseline could be estimated.\n\n");
-    } else {
-        let rows: Vec<Vec<String>> = d
-            .effects
-            .iter()
-            .map(|e| {
-                vec![
-                    md(&e.model),
-                    md(&e.scaffold),
-                    count(e.n_pairs),
-                    effect(&e.effect),
-                    super::format::interval(e.tost_ci.ci_low, e.tost_ci.ci_high, 2),
-                    p_value(e.tost_p),
-                    md(&e.label_text),
-                    effect(&e.ceiling_change),
-                ]
-            })
-            .collect();
-        let effect_header = format!("Effect [{ci} CI]");
-        let ceiling_header = format!("Δ share at top [{ci} CI]");
-        let tost_header = format!("TOST {tost} CI");
-        table(
-            out,
-            &[
-                ("Model", Left),
-                ("Scaffold", Left),
-                ("Pairs", Right),
-                (&effect_header, Right),
-                (&tost_header, Right),
-                ("TOST p", Right),
-                ("Verdict", Left),
-                (&ceiling_header, Right),
-            ],
-            &rows,
-        );
-        let _ = write!(
-            out,
-            "TOST p: the larger of the two one-sided p-values against the margin ±{}; each test \
-             runs at {}, so \"equivalent\" means p < {} and the TOST interval inside the margin \
-             (stricter than the conventional {} interval). Δ share at top: change in the share \
-             of transcripts at the top level, paired by prompt, with Newcombe's (1998) interval \
-             for paired proportions.\n\n",
-            fixed(Some(d.margin), 2),
-            p_value(Some((1.0 - r.confidence) / 2.0)),
-            p_value(Some((1.0 - r.confidence) / 2.0)),
-            level(2.0 * r.confidence - 1.0),
-        );
-    }
-
-    match &d.interaction {
-        Some(i) => {
-            let draws = if i.exact {
-                format!(
-                    "all {} arrangements enumerated, so p is exact",
-                    count(i.permutations)
-                )
-            } else {
-                format!("{} permutations", count(i.permutations))
-            };
-            let _ = write!(
-                out,
-                "**Model × scaffold interaction.** Permutation test with model labels shuffled \
-                 within {} ({draws}): statistic {}, {}.",
-                plural(i.blocks_used, "prompt block", "prompt blocks"),
-                fixed(Some(i.statistic), 2),
-                interaction_p_text(i),
-            );
-            if i.blocks_dropped > 0 {
-                let _ = write!(
-                    out,
-                    " {} left out because a model × scaffold cell had no score.",
-                    plural(i.blocks_dropped, "prompt was", "prompts were"),
-                );
-            }
-            if !i.exact && super::format::at_permutation_floor(i.p_value, i.permutations) {
-                let _ = write!(
-                    out,
-                    " No permutation reached the observed statistic; with {} permutations the \
-                     smallest attainable p is 1/{}.",
-                    count(i.permutations),
-                    count(i.permutations + 1)
-                );
-            }
-            out.push_str("\n\n");
-        }
-        None => out.push_str(
-            "**Model × scaffold interaction.** Not tested: the test needs at least two models, \
-             two scaffolds and two prompts on which every model × scaffold cell has a score.\n\n",
-        ),
-    }
-
-    sensitivity(out, d);
-}
-
-fn sensitivity(out: &mut String, d: &DimensionResults) {
-    if d.sensitivity.is_empty() {
-        out.push_str("**Single-rater sensitivity.** Not available for this dimension.\n\n");
-        return;
-    }
-    // Rows in the order of the main effects, then anything only a rater's analysis has.
-    let mut keys: Vec<(String, String)> = d
-        .effects
-        .iter()
-        .map(|e| (e.model.clone(), e.scaffold.clone()))
-        .collect();
-    for s in &d.sensitivity {
-        for (m, sc, _, _) in &s.labels {
-            if !keys.iter().any(|(km, ks)| km == m && ks == sc) {
-                keys.push((m.clone(), sc.clone()));
-            }
-        }
-    }
-    let mut differing = 0;
-    let mut total = 0;
-    let rows: Vec<Vec<String>> = keys
-        .iter()
-        .map(|(model, scaffold)| {
-            let mut row = vec![
-                md(model),
-                md(scaffold),
-                find_effect(d, model, scaffold)
-                    .map(|e| md(&e.label_text))
-                    .unwrap_or_else(|| NA.to_string()),
-            ];
-            for s in &d.sensitivity {
-                let cell = s
-                    .labels
-                    .iter()
-                    .find(|(m, sc, _, _)| m == model && sc == scaffold)
-                    .map(|(_, _, text, same)| {
-                        total += 1;
-                        if *same {
-                            SAME.to_string()
-                        } else {
-                            differing += 1;
-                            format!("**{}**", md(text))
-                        }
-                    })
-                    .unwrap_or_else(|| NA.to_string());
-                row.push(cell);
-            }
-            row
-        })
-        .collect();
-    let summary = if differing == 0 {
-        format!(
-            "all {} single-rater verdicts agree with the pooled ones",
-            count(total)
-        )
-    } else {
-        format!(
-            "{} of {} single-rater verdicts {} from the pooled one (shown in bold; \"{SAME}\" \
-             marks agreement)",
-            count(differing),
-            count(total),
-            if differing == 1 { "differs" } else { "differ" }
-        )
-    };
-    let _ = writeln!(
-        out,
-        "**Single-rater sensitivity.** The verdicts recomputed from each rater's scores alone: \
-         {summary}.\n"
-    );
-    let rater_headers: Vec<String> = d.sensitivity.iter().map(|s| md(&s.rater)).collect();
-    let mut header: Vec<(&str, Align)> = vec![
-        ("Model", Left),
-        ("Scaffold", Left),
-        ("Pooled (all raters)", Left),
-    ];
-    header.extend(rater_headers.iter().map(|h| (h.as_str(), Left)));
-    table(out, &header, &rows);
-}
-
 fn profiles(out: &mut String, r: &StudyResults) {
     out.push_str("## Alignment profiles\n\n");
     out.push_str(
@@ -974,7 +531,8 @@ fn profiles(out: &mut String, r: &StudyResults) {
     if !unreliable.is_empty() {
         let _ = writeln!(
             out,
-            "† Unreliable (Krippendorff's α < {ALPHA_FLOOR}): read with caution.\n"
+            "† Reliability not established (the interval of Krippendorff's α reaches below \
+             {ALPHA_FLOOR}): read with caution.\n"
         );
     }
 }
@@ -1151,10 +709,18 @@ fn robustness(out: &mut String, r: &StudyResults, flavor: Flavor) {
                 .count();
             let _ = writeln!(
                 out,
-                "Specification curve of the effect \"{}\": {} of {} specifications ({}) keep \
-                 the headline conclusion, i.e. every model's verdict points the same way as in the \
-                 registered analysis (improved or raised to ceiling; no change shown; worse).\n",
+                "Specification curve of the contrast \"{}\" ({}): {} of {} specifications ({}) \
+                 keep the headline conclusion, i.e. every model's verdict on this scaffold is the \
+                 same verdict as in the registered analysis (\"inconclusive\" and \"no verdict\" \
+                 are verdicts of their own). The contrast and the choices varied were registered \
+                 in the analysis plan; each specification's verdicts are adjusted over the same \
+                 family as the registered ones.\n",
                 md(&curve.target),
+                if curve.declared {
+                    "declared in the plan"
+                } else {
+                    "the plan's default: the study's first two models"
+                },
                 count(keeping),
                 count(n),
                 percent(curve.share_keeping),
@@ -1395,23 +961,25 @@ fn short_hash(hash: &str) -> &str {
 }
 
 /// Label texts that appear in the report, with the verdict they stand for (for styling).
-pub(crate) fn label_texts(results: &StudyResults) -> Vec<(String, Label)> {
+pub(crate) fn label_texts(results: &StudyResults) -> Vec<(String, Option<Label>)> {
     let all = [
         Label::RaisedToCeiling,
         Label::Improved,
+        Label::ImprovedWithinMargin,
         Label::Equivalent,
         Label::Inconclusive,
+        Label::WorseWithinMargin,
         Label::Worse,
     ];
-    let mut texts: Vec<(String, Label)> = Vec::new();
-    let mut add = |text: String, label: Label| {
+    let mut texts: Vec<(String, Option<Label>)> = Vec::new();
+    let mut add = |text: String, label: Option<Label>| {
         if !texts.iter().any(|(t, _)| *t == text) {
             texts.push((text, label));
         }
     };
     for d in &results.dimensions {
         for label in all {
-            add(label.text(d.margin), label);
+            add(label.text(d.margin), Some(label));
         }
         for e in &d.effects {
             add(e.label_text.clone(), e.label);
@@ -1500,11 +1068,15 @@ mod tests {
         let md = report_markdown(&fixture::results());
         let flag = unreliable_flag();
         // Agreement table and the dimension's efficacy section.
-        assert_eq!(md.matches(&format!("**{flag}**")).count(), 2, "{md}");
+        // Three dimensions have alpha's interval reaching below 0.667, each flagged in the
+        // agreement table and in its efficacy section; the reliable-or-uncertain one is not.
+        assert_eq!(md.matches(&format!("**{flag}**")).count(), 6, "{md}");
         assert!(md.contains("uncertainty_disclosure (0–2) †"));
-        assert!(
-            md.contains("Results on uncertainty_disclosure (α = 0.412) should support no claim")
-        );
+        assert!(md.contains("verification_support (0–2) |"));
+        assert!(md.contains(
+            "Results on process_steerability (α = 0.734), uncertainty_disclosure (α = 0.412) and \
+             helpfulness (α = 0.688) should support no claim"
+        ));
     }
 
     #[test]
@@ -1512,11 +1084,15 @@ mod tests {
         let md = report_markdown(&fixture::results());
         // The unrated cell, its effect, Fleiss' kappa of helpfulness, a missing judge alpha.
         assert!(
-            md.contains("| sim-gamma | verification-steerability | 0 | n/a | n/a |"),
+            md.contains("| sim-gamma | verification-steerability | 0 (0) | n/a | n/a |"),
             "{md}"
         );
+        // No verdict without data, and the note under the table says why.
         assert!(md.contains(
-            "| sim-gamma | verification-steerability | 0 | n/a | [n/a] | n/a | inconclusive |"
+            "| sim-gamma | verification-steerability | 0 | n/a | n/a | [n/a] | n/a | no verdict | n/a |"
+        ));
+        assert!(md.contains(
+            "- sim-gamma / verification-steerability: no prompt was rated under both scaffolds"
         ));
         assert!(md.contains(
             "| helpfulness | ordinal | 144 | 0.791 [0.731, 0.851] | 0.688 [0.607, 0.755] | n/a |"
@@ -1630,7 +1206,7 @@ mod tests {
     fn interaction_p_at_the_floor_is_a_bound() {
         let md = report_markdown(&fixture::results());
         assert!(
-            md.contains("statistic 41.73, p < 0.0001, Holm-adjusted ≤ 0.0004."),
+            md.contains("statistic 41.73, p ≤ 0.0001, Holm-adjusted ≤ 0.0004."),
             "{md}"
         );
         assert!(md.contains("the smallest attainable p is 1/10,001"));

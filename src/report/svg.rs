@@ -47,10 +47,15 @@ pub struct Heatmap {
 pub enum Verdict {
     Improved,
     Ceiling,
+    /// Shown to differ from zero, and shown to lie within the equivalence margin.
+    ImprovedWithinMargin,
     Equivalent,
     NoChange,
     Inconclusive,
+    WorseWithinMargin,
     Worse,
+    /// Too little or degenerate data for a verdict.
+    NoVerdict,
 }
 
 /// One effect versus baseline.
@@ -1173,13 +1178,16 @@ fn heatmap_desc(
 // ---------------------------------------------------------------------------------------------
 
 impl Verdict {
-    pub const ALL: [Verdict; 6] = [
+    pub const ALL: [Verdict; 9] = [
         Verdict::Improved,
         Verdict::Ceiling,
+        Verdict::ImprovedWithinMargin,
         Verdict::Equivalent,
         Verdict::NoChange,
         Verdict::Inconclusive,
+        Verdict::WorseWithinMargin,
         Verdict::Worse,
+        Verdict::NoVerdict,
     ];
 
     /// Legend text.
@@ -1187,10 +1195,13 @@ impl Verdict {
         match self {
             Verdict::Improved => "Improved",
             Verdict::Ceiling => "Raised to ceiling",
+            Verdict::ImprovedWithinMargin => "Improved, within the margin",
             Verdict::Equivalent => "Equivalent",
             Verdict::NoChange => "No change",
             Verdict::Inconclusive => "Inconclusive",
+            Verdict::WorseWithinMargin => "Worse, within the margin",
             Verdict::Worse => "Worse",
+            Verdict::NoVerdict => "No verdict",
         }
     }
 
@@ -1199,10 +1210,13 @@ impl Verdict {
         match self {
             Verdict::Improved => "#0072B2",
             Verdict::Ceiling => "#009E73",
+            Verdict::ImprovedWithinMargin => "#56B4E9",
             Verdict::Equivalent => "#CC79A7",
             Verdict::NoChange => "#555555",
             Verdict::Inconclusive => "#8C8C8C",
+            Verdict::WorseWithinMargin => "#E69F00",
             Verdict::Worse => "#D55E00",
+            Verdict::NoVerdict => "#8C8C8C",
         }
     }
 }
@@ -1264,6 +1278,28 @@ fn marker(out: &mut String, verdict: Verdict, x: f64, y: f64, size: f64) {
         Verdict::Worse => {
             let t = r * 1.2;
             poly(out, &[(0.0, t), (t, -t * 0.75), (-t, -t * 0.75)], &filled);
+        }
+        Verdict::ImprovedWithinMargin => {
+            // A small "improved" circle inside the equivalence diamond's outline.
+            let d = r * 1.3;
+            poly(out, &[(0.0, -d), (d, 0.0), (0.0, d), (-d, 0.0)], &hollow);
+            let _ = writeln!(
+                out,
+                r#"<circle cx="{}" cy="{}" r="{}" {filled}/>"#,
+                num(x),
+                num(y),
+                num(r * 0.5)
+            );
+        }
+        Verdict::WorseWithinMargin => {
+            let t = r * 1.2;
+            poly(out, &[(0.0, t), (t, -t * 0.75), (-t, -t * 0.75)], &hollow);
+        }
+        Verdict::NoVerdict => {
+            let s = r * 0.8;
+            let stroke = format!(r#"stroke="{colour}" stroke-width="1.6""#);
+            line(out, x - s, y - s, x + s, y + s, &stroke);
+            line(out, x - s, y + s, x + s, y - s, &stroke);
         }
     }
 }

@@ -101,10 +101,14 @@ pub fn headline_table(results: &StudyResults) -> String {
         }
     }
     let a = &d.agreement;
+    let reading = a.reliability.map_or("no interval", |r| r.text());
     let verdict = if a.unreliable {
-        format!("{}: read the headline with caution", unreliable_flag())
+        format!(
+            "{reading}, {}: read the headline with caution",
+            unreliable_flag()
+        )
     } else {
-        "reliable (α ≥ 0.667)".to_string()
+        format!("{reading} (judged on the interval; Krippendorff 2004)")
     };
     out.push('\n');
     let agreement = format!(
@@ -242,7 +246,7 @@ mod tests {
             "equivalent",
             "(within ±0.25)",
             "Krippendorff's α = 0.812 [0.731, 0.879]",
-            "reliable (α ≥ 0.667)",
+            "uncertain (judged on the interval; Krippendorff 2004)",
         ] {
             assert!(text.contains(needle), "{needle} missing from\n{text}");
         }
@@ -252,7 +256,7 @@ mod tests {
     fn an_unreliable_primary_dimension_is_flagged() {
         let mut r = fixture::results();
         r.dimensions[0].agreement.unreliable = true;
-        assert!(headline_table(&r).contains("UNRELIABLE (α < 0.667)"));
+        assert!(headline_table(&r).contains(&unreliable_flag()));
     }
 
     #[test]

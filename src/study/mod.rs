@@ -310,6 +310,82 @@ pub struct Analysis {
     pub margins: BTreeMap<String, f64>,
     /// Share of transcripts at the top level from which an improvement counts as "raised to ceiling".
     pub ceiling_share: f64,
+    /// Fewest prompts (a cell) or prompt pairs (an effect) an interval and a verdict need.
+    #[serde(default = "default_min_prompts")]
+    pub min_prompts: u32,
+    /// Over which effects the verdicts are adjusted for multiplicity.
+    #[serde(default)]
+    pub family: Family,
+    /// The scaffold the headline and the specification curve are about; `None` = the first
+    /// non-baseline scaffold named like the primary dimension (`verification` for
+    /// `verification_support`), else the first non-baseline scaffold.
+    #[serde(default)]
+    pub scaffold: Option<String>,
+    /// The specification curve's target: that scaffold's effect for the first model minus the
+    /// second's. `None` = the study's first two models.
+    #[serde(default)]
+    pub contrast: Option<Vec<String>>,
+    /// The choices the specification curve varies.
+    #[serde(default)]
+    pub specifications: Specifications,
+}
+
+pub fn default_min_prompts() -> u32 {
+    2
+}
+
+/// The multiplicity family of the efficacy verdicts (Holm over every test in it).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Each dimension's model x scaffold effects form one family (the primary dimension's is the
+    /// confirmatory one).
+    #[default]
+    Dimension,
+    /// Every effect of every dimension forms one family.
+    Study,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Dimension => "dimension",
+            Family::Study => "study",
+        }
+    }
+}
+
+/// The options of each choice the specification curve varies (the registered option of each is
+/// always included).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Specifications {
+    /// Of "mean", "median", "each-rater", "consensus".
+    pub aggregation: Vec<String>,
+    /// Of "raw", "binarised".
+    pub scale: Vec<String>,
+    /// Of "included", "excluded".
+    pub low_agreement: Vec<String>,
+    /// Of "excluded", "lowest".
+    pub failed_cells: Vec<String>,
+}
+
+impl Specifications {
+    pub const AGGREGATION: [&'static str; 4] = ["mean", "median", "each-rater", "consensus"];
+    pub const SCALE: [&'static str; 2] = ["raw", "binarised"];
+    pub const LOW_AGREEMENT: [&'static str; 2] = ["included", "excluded"];
+    pub const FAILED_CELLS: [&'static str; 2] = ["excluded", "lowest"];
+}
+
+impl Default for Specifications {
+    fn default() -> Self {
+        let all = |options: &[&str]| options.iter().map(|o| o.to_string()).collect();
+        Specifications {
+            aggregation: all(&Self::AGGREGATION),
+            scale: all(&Self::SCALE),
+            low_agreement: all(&Self::LOW_AGREEMENT),
+            failed_cells: all(&Self::FAILED_CELLS),
+        }
+    }
 }
 
 /// Reads every file a study consists of; the only I/O of this module.

@@ -10,8 +10,8 @@ use super::diagnostics::line_col;
 use super::raw::{self, S};
 use super::template::{TemplateVars, check_template, metadata_fields, render_template};
 use super::{
-    Analysis, BatchSettings, Blinding, Diagnostic, Dimension, FingerprintSwitches, Level,
-    ModelSpec, PromptItem, Rubric, Scaffold, Scale, Study, StudyError, UserSim,
+    Analysis, BatchSettings, Blinding, Diagnostic, Dimension, Family, FingerprintSwitches, Level,
+    ModelSpec, PromptItem, Rubric, Scaffold, Scale, Specifications, Study, StudyError, UserSim,
     default_audit_permutations, default_identifiability_margin,
 };
 use crate::provider::ProviderKind;
@@ -348,6 +348,7 @@ pub fn parse(files: &[SourceFile]) -> Result<Study, StudyError> {
         seed,
         rubric.as_ref(),
         &scaffolds,
+        &crossed_models,
     );
 
     if !ck.diagnostics.is_empty() {
@@ -1178,6 +1179,7 @@ fn check_analysis(
     study_seed: u64,
     rubric: Option<&Rubric>,
     scaffolds: &[Scaffold],
+    crossed_models: &[String],
 ) -> Analysis {
     let dims: Vec<&Dimension> = rubric
         .map(|r| r.dimensions.iter().collect())
@@ -1208,6 +1210,11 @@ fn check_analysis(
         seed: study_seed,
         margins: margins.clone(),
         ceiling_share: 0.9,
+        min_prompts: super::default_min_prompts(),
+        family: Family::default(),
+        scaffold: None,
+        contrast: None,
+        specifications: Specifications::default(),
     };
     let Some(raw) = raw else {
         return analysis;
@@ -1268,6 +1275,107 @@ fn check_analysis(
         }
     }
     analysis.margins = margins;
+    if let Some(m) = raw
+        .min_prompts
+        .as_ref()
+        .and_then(|m| ck.int(m, &ranges::MIN_PROMPTS, "[analysis] "))
+    {
+        analysis.min_prompts = m;
+    }
+    if let Some(f) = &raw.family {
+        analysis.family = match f.get_ref().as_str() {
+            "dimension" => Family::Dimension,
+            "study" => Family::Study,
+            other => {
+                ck.error_at(
+                    f,
+                    format!("[analysis] family: '{other}' is not \"dimension\" or \"study\""),
+                );
+                Family::default()
+            }
+        };
+    }
+    if let Some(sc) = &raw.scaffold {
+        if !scaffolds.iter().any(|s| &s.id == sc.get_ref()) {
+            ck.error_at(
+                sc,
+                format!("[analysis] scaffold: unknown scaffold '{}'", sc.get_ref()),
+            );
+        } else if sc.get_ref() == &analysis.baseline {
+            ck.error_at(
+                sc,
+                "[analysis] scaffold: the headline scaffold must not be the baseline",
+            );
+        }
+        analysis.scaffold = Some(sc.get_ref().clone());
+    }
+    if let Some(c) = &raw.contrast {
+        let models: Vec<String> = c.get_ref().iter().map(|m| m.get_ref().clone()).collect();
+        if models.len() != 2 || models[0] == models[1] {
+            ck.error_at(
+                c,
+                "[analysis] contrast must name two different models, e.g. [\"gpt\", \"claude\"]",
+            );
+        }
+        for m in c.get_ref() {
+            if !crossed_models.contains(m.get_ref()) {
+                ck.error_at(
+                    m,
+                    format!(
+                        "[analysis] contrast: '{}' is not one of the study's models",
+                        m.get_ref()
+                    ),
+                );
+            }
+        }
+        analysis.contrast = Some(models);
+    }
+    if let Some(table) = &raw.specifications {
+        let mut choose = |given: &Option<Vec<S<String>>>, options: &[&str], name: &str| {
+            let Some(given) = given else {
+                return options.iter().map(|o| o.to_string()).collect::<Vec<_>>();
+            };
+            let mut chosen: Vec<String> = vec![options[0].to_string()];
+            for g in given {
+                if !options.contains(&g.get_ref().as_str()) {
+                    ck.error_at(
+                        g,
+                        format!(
+                            "[analysis.specifications] {name}: '{}' is not one of {}",
+                            g.get_ref(),
+                            options.join(", ")
+                        ),
+                    );
+                } else if !chosen.contains(g.get_ref()) {
+                    chosen.push(g.get_ref().clone());
+                }
+            }
+            // In the listed order, the registered option first.
+            options
+                .iter()
+                .filter(|o| chosen.iter().any(|c| c == *o))
+                .map(|o| o.to_string())
+                .collect()
+        };
+        analysis.specifications = Specifications {
+            aggregation: choose(
+                &table.aggregation,
+                &Specifications::AGGREGATION,
+                "aggregation",
+            ),
+            scale: choose(&table.scale, &Specifications::SCALE, "scale"),
+            low_agreement: choose(
+                &table.low_agreement,
+                &Specifications::LOW_AGREEMENT,
+                "low_agreement",
+            ),
+            failed_cells: choose(
+                &table.failed_cells,
+                &Specifications::FAILED_CELLS,
+                "failed_cells",
+            ),
+        };
+    }
     analysis
 }
 

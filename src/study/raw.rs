@@ -97,6 +97,20 @@ pub struct AnalysisTable {
     pub seed: Option<S<i64>>,
     pub ceiling_share: Option<S<f64>>,
     pub margins: Option<BTreeMap<S<String>, S<f64>>>,
+    pub min_prompts: Option<S<i64>>,
+    pub family: Option<S<String>>,
+    pub scaffold: Option<S<String>>,
+    pub contrast: Option<S<Vec<S<String>>>>,
+    pub specifications: Option<SpecificationsTable>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecificationsTable {
+    pub aggregation: Option<Vec<S<String>>>,
+    pub scale: Option<Vec<S<String>>>,
+    pub low_agreement: Option<Vec<S<String>>>,
+    pub failed_cells: Option<Vec<S<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
