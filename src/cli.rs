@@ -47,6 +47,8 @@ pub enum Command {
     Judge(JudgeArgs),
     /// Check ratings against a round, then join them with its key into ROUND/unblinded.csv.
     Unblind(UnblindArgs),
+    /// Serve a round's packets as per-rater links, storing every answer in SQLite.
+    Collect(CollectArgs),
     /// Agreement statistics for any long-format coding sheet (unit,coder,value).
     Agree(AgreeArgs),
     /// Analyse every un-blinded round of a run and write RUN/report/.
@@ -233,7 +235,8 @@ pub struct JudgeArgs {
 pub struct UnblindArgs {
     /// A round folder (RUN/blind/ROUND).
     pub round_dir: PathBuf,
-    /// Ratings files (CSV in the packet format, or the form's export).
+    /// Ratings files (CSV in the packet format, or the form's export), or the database of
+    /// `blindfold collect` (DIR/collect/ratings.sqlite).
     #[arg(required = true)]
     pub ratings: Vec<PathBuf>,
     /// Un-blind even when some assigned items were not rated.
@@ -305,4 +308,100 @@ pub struct DemoArgs {
     /// Folder for the demo's study, run and report.
     #[arg(long, default_value = "blindfold-demo")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct CollectArgs {
+    #[command(subcommand)]
+    pub command: Option<CollectCommand>,
+    #[command(flatten)]
+    pub serve: CollectServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CollectCommand {
+    /// Write each rater's answers in the import format (ratings-RATER.csv) and sessions.csv.
+    Export(CollectExportArgs),
+    /// List the raters' links, or issue (replacing), re-issue and revoke them.
+    Links(CollectLinksArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CollectServeArgs {
+    /// The folder to serve: a copy of a round's packets/ in a folder of its own (never the round
+    /// folder: the server must not be able to read key.json).
+    #[arg(required = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Address to listen on (port 0 picks a free one). Anything but loopback is reachable from
+    /// the network: put it behind a TLS reverse proxy.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// The database (default: DIR/collect/ratings.sqlite).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Serve the pages but accept no more answers (collection is closed).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Where raters reach the server (e.g. https://rate.example.org): printed links start with
+    /// it, and writes must come from its origin.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// The code the completion page shows (e.g. a Prolific completion code).
+    #[arg(long, value_name = "CODE")]
+    pub completion_code: Option<String>,
+    /// Where the completion page sends raters after 5 seconds (e.g. the platform's completion
+    /// URL).
+    #[arg(long, value_name = "URL")]
+    pub completion_url: Option<String>,
+    /// Query parameters of a link recorded with the rater's session, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "PROLIFIC_PID,STUDY_ID,SESSION_ID"
+    )]
+    pub url_params: Vec<String>,
+    /// Behind a reverse proxy: take the client address from X-Forwarded-For (for rate limiting).
+    #[arg(long)]
+    pub behind_proxy: bool,
+    /// Failed attempts (unknown links, refused writes) per client address per minute before it
+    /// is refused for a while.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_failures: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectExportArgs {
+    /// The served folder (holding packets/ and collect/).
+    pub dir: PathBuf,
+    /// The database (default: DIR/collect/ratings.sqlite).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Where to write the files (default: DIR/collect/export/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectLinksArgs {
+    /// The served folder (holding packets/ and collect/).
+    pub dir: PathBuf,
+    /// The database (default: DIR/collect/ratings.sqlite).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Issue new links for these raters, comma-separated (replacing any link they had).
+    #[arg(long, value_delimiter = ',', value_name = "RATERS")]
+    pub issue: Vec<String>,
+    /// Revoke these raters' links, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "RATERS")]
+    pub revoke: Vec<String>,
+    /// Issue a new dashboard link (replacing the old one).
+    #[arg(long)]
+    pub issue_dashboard: bool,
+    /// Revoke the dashboard link.
+    #[arg(long)]
+    pub revoke_dashboard: bool,
+    /// Print new links under this address (e.g. https://rate.example.org).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
 }

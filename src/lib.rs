@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod blind;
 pub mod cli;
+pub mod collect;
 pub mod commands;
 pub mod hash;
 pub mod plan;

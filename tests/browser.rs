@@ -36,7 +36,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// Chromium and ChromeDriver, or `None` (after saying why) when the tests should skip.
 /// `BLINDFOLD_CHROMIUM` and `BLINDFOLD_CHROMEDRIVER` override where they are looked for.
-fn tools() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn tools() -> Option<(PathBuf, PathBuf)> {
     let chromium =
         on_path(&std::env::var("BLINDFOLD_CHROMIUM").unwrap_or_else(|_| "chromium".to_string()));
     let driver = on_path(
@@ -64,14 +64,14 @@ fn tools() -> Option<(PathBuf, PathBuf)> {
 }
 
 /// A running ChromeDriver; killed, with any browser it left behind, when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
     chromium: PathBuf,
 }
 
 impl Driver {
-    fn start(chromium: PathBuf, chromedriver: &Path) -> Driver {
+    pub(crate) fn start(chromium: PathBuf, chromedriver: &Path) -> Driver {
         use std::os::unix::process::CommandExt;
         let mut child = StdCommand::new(chromedriver)
             .arg("--port=0")
@@ -105,7 +105,12 @@ impl Driver {
     }
 
     /// A new browser session on the profile in `profile`; downloads go to `downloads`.
-    async fn session(&self, profile: &Path, downloads: &Path, window: (u32, u32)) -> Client {
+    pub(crate) async fn session(
+        &self,
+        profile: &Path,
+        downloads: &Path,
+        window: (u32, u32),
+    ) -> Client {
         let mut caps = Capabilities::new();
         caps.insert(
             "goog:chromeOptions".to_string(),
@@ -153,7 +158,7 @@ impl Drop for Driver {
 
 /// Runs a browser test body with a session; the session is closed (and its browser quit) even
 /// when the body panics, and then the panic goes on.
-async fn with_session<F, Fut>(client: Client, body: F)
+pub(crate) async fn with_session<F, Fut>(client: Client, body: F)
 where
     F: FnOnce(Client) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
@@ -186,7 +191,7 @@ impl WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
-async fn console(c: &Client) -> Vec<Value> {
+pub(crate) async fn console(c: &Client) -> Vec<Value> {
     match c.issue_cmd(BrowserLog).await.expect("the browser log") {
         Value::Array(entries) => entries,
         other => panic!("unexpected log answer: {other}"),
@@ -195,7 +200,7 @@ async fn console(c: &Client) -> Vec<Value> {
 
 /// Asserts that the page logged no warning or error (of its own, of the browser's, or a CSP
 /// violation) since the last read of the console.
-async fn assert_quiet_console(c: &Client) {
+pub(crate) async fn assert_quiet_console(c: &Client) {
     // A warning of our own proves the console is being read.
     js(c, "console.warn('blindfold-test-sentinel')").await;
     let logged = console(c).await;
@@ -220,13 +225,13 @@ async fn assert_quiet_console(c: &Client) {
 
 // ---------- page helpers
 
-async fn js(c: &Client, script: &str) -> Value {
+pub(crate) async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![])
         .await
         .unwrap_or_else(|e| panic!("script failed: {script}: {e}"))
 }
 
-async fn wait_until(c: &Client, what: &str, script: &str, timeout: Duration) {
+pub(crate) async fn wait_until(c: &Client, what: &str, script: &str, timeout: Duration) {
     let start = Instant::now();
     loop {
         if js(c, script).await == Value::Bool(true) {
@@ -249,7 +254,7 @@ async fn open(c: &Client, packet: &Path) {
     wait_ready(c).await;
 }
 
-async fn wait_ready(c: &Client) {
+pub(crate) async fn wait_ready(c: &Client) {
     wait_until(
         c,
         "the form to be ready",
@@ -260,7 +265,7 @@ async fn wait_ready(c: &Client) {
 }
 
 /// Types `keys` as real key presses to whatever has focus (no element is targeted or clicked).
-async fn press(c: &Client, keys: &[char]) {
+pub(crate) async fn press(c: &Client, keys: &[char]) {
     let mut actions = KeyActions::new("keyboard".to_string());
     for &k in keys {
         actions = actions
@@ -270,7 +275,7 @@ async fn press(c: &Client, keys: &[char]) {
     c.perform_actions(actions).await.unwrap();
 }
 
-async fn type_text(c: &Client, text: &str) {
+pub(crate) async fn type_text(c: &Client, text: &str) {
     let keys: Vec<char> = text
         .chars()
         .map(|ch| if ch == '\n' { Key::Enter.into() } else { ch })
@@ -279,11 +284,11 @@ async fn type_text(c: &Client, text: &str) {
 }
 
 /// `{index, position, item_id, dimension}` of the shown item.
-async fn current(c: &Client) -> Value {
+pub(crate) async fn current(c: &Client) -> Value {
     js(c, "return window.blindfold.current()").await
 }
 
-async fn current_index(c: &Client) -> usize {
+pub(crate) async fn current_index(c: &Client) -> usize {
     current(c).await["index"].as_u64().unwrap() as usize
 }
 
@@ -351,13 +356,13 @@ async fn wait_for_file(path: &Path, timeout: Duration) -> Vec<u8> {
 // ---------- studies and packets
 
 /// The default study cut to its first `prompts` prompts and run on the simulated models.
-fn small_run(prompts: usize) -> (StudyDir, PathBuf) {
+pub(crate) fn small_run(prompts: usize) -> (StudyDir, PathBuf) {
     let study = StudyDir::with_prompts(prompts);
     let run = study.run("r");
     (study, run)
 }
 
-fn blind(run: &Path, args: &[&str]) -> PathBuf {
+pub(crate) fn blind(run: &Path, args: &[&str]) -> PathBuf {
     let output = blindfold()
         .arg("blind")
         .arg(run)
@@ -369,12 +374,12 @@ fn blind(run: &Path, args: &[&str]) -> PathBuf {
     run.join("blind/b")
 }
 
-fn read_json(path: &Path) -> Value {
+pub(crate) fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Level values of each rubric question, in order, from a packet's JSON.
-fn levels(packet: &Value) -> Vec<Vec<i64>> {
+pub(crate) fn levels(packet: &Value) -> Vec<Vec<i64>> {
     packet["rubric"]["dimensions"]
         .as_array()
         .unwrap()
@@ -390,7 +395,7 @@ fn levels(packet: &Value) -> Vec<Vec<i64>> {
         .collect()
 }
 
-fn dimension_ids(packet: &Value) -> Vec<String> {
+pub(crate) fn dimension_ids(packet: &Value) -> Vec<String> {
     packet["rubric"]["dimensions"]
         .as_array()
         .unwrap()
@@ -399,7 +404,7 @@ fn dimension_ids(packet: &Value) -> Vec<String> {
         .collect()
 }
 
-fn item_ids(packet: &Value) -> Vec<String> {
+pub(crate) fn item_ids(packet: &Value) -> Vec<String> {
     packet["items"]
         .as_array()
         .unwrap()
@@ -409,13 +414,13 @@ fn item_ids(packet: &Value) -> Vec<String> {
 }
 
 /// A spread of answers that uses every level: item `i`, question `k`.
-fn planned_score(levels: &[Vec<i64>], i: usize, k: usize) -> i64 {
+pub(crate) fn planned_score(levels: &[Vec<i64>], i: usize, k: usize) -> i64 {
     let l = &levels[k];
     l[(i * 7 + k * 3 + i / 3) % l.len()]
 }
 
 /// `(item_id, dimension) -> score` of one rater in `unblinded.csv`.
-fn unblinded_scores(round: &Path, rater: &str) -> BTreeMap<(String, String), i64> {
+pub(crate) fn unblinded_scores(round: &Path, rater: &str) -> BTreeMap<(String, String), i64> {
     let mut reader = csv::Reader::from_path(round.join("unblinded.csv")).unwrap();
     let headers = reader.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
@@ -885,7 +890,25 @@ async fn a_sixty_item_packet_can_be_rated_and_exported_by_keyboard_alone() {
 }
 
 /// A loopback HTTP server that only counts the connections it gets.
-fn beacon_server() -> (u16, Arc<AtomicUsize>) {
+/// A one-prompt run whose every answer ends in script, event handlers, a stylesheet and images
+/// that would reach `port` if the page ever ran or loaded them.
+pub(crate) fn hostile_run(port: u16) -> (StudyDir, PathBuf) {
+    let (study, run) = small_run(1);
+    let attack = format!(
+        "Here is my answer.\n\n<script>window.__pwned=1</script>\n\n\
+         <img src=x onerror=\"window.__pwned=2\">\n\n\
+         ![x](http://127.0.0.1:{port}/beacon.png)\n\n\
+         <img src=\"http://127.0.0.1:{port}/raw.png\">\n\n\
+         <link rel=\"stylesheet\" href=\"http://127.0.0.1:{port}/x.css\">\n\nThat is all."
+    );
+    edit_assistant_messages(&run, |message| {
+        let content = format!("{}\n\n{attack}", message["content"].as_str().unwrap());
+        message["content"] = Value::String(content);
+    });
+    (study, run)
+}
+
+pub(crate) fn beacon_server() -> (u16, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let hits = Arc::new(AtomicUsize::new(0));
@@ -914,17 +937,7 @@ async fn hostile_transcripts_are_inert_in_the_browser() {
     let (port, hits) = beacon_server();
     // The counter works: one probe of our own, so the page's share must be zero.
     drop(std::net::TcpStream::connect(("127.0.0.1", port)).unwrap());
-    let (study, run) = small_run(1);
-    let attack = format!(
-        "Here is my answer.\n\n<script>window.__pwned=1</script>\n\n\
-         <img src=x onerror=\"window.__pwned=2\">\n\n\
-         ![x](http://127.0.0.1:{port}/beacon.png)\n\n\
-         <img src=\"http://127.0.0.1:{port}/raw.png\">\n\nThat is all."
-    );
-    edit_assistant_messages(&run, |message| {
-        let content = format!("{}\n\n{attack}", message["content"].as_str().unwrap());
-        message["content"] = Value::String(content);
-    });
+    let (study, run) = hostile_run(port);
     let round = blind(
         &run,
         &["--seed", "1", "--raters", "solo", "--per-item", "1"],

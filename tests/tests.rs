@@ -7,6 +7,8 @@ mod analysis;
 mod batch;
 mod blind;
 mod browser;
+mod collect;
+mod collect_browser;
 mod run;
 mod sim;
 mod study;

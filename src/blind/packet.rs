@@ -141,16 +141,21 @@ fn sanitizer() -> ammonia::Builder<'static> {
 /// The page's Content-Security-Policy: its own script and style by hash, nothing else.
 /// Delivered in a `<meta>` element (a packet is a file, with no headers), so it holds only
 /// directives that a `<meta>` policy obeys: browsers ignore `frame-ancestors`, `report-uri` and
-/// `sandbox` there and log an error on every page load.
-fn content_security_policy() -> String {
-    let hash =
-        |s: &str| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()));
+/// `sandbox` there and log an error on every page load. The hosted form may also send requests
+/// to the server it came from (`connect-src 'self'`), and nowhere else.
+pub fn content_security_policy(hosted: bool) -> String {
     format!(
         "default-src 'none'; script-src 'sha256-{}'; style-src 'sha256-{}'; img-src data:; \
-         form-action 'none'; base-uri 'none'",
-        hash(FORM_JS),
-        hash(FORM_CSS)
+         {}form-action 'none'; base-uri 'none'",
+        sha256_base64(FORM_JS),
+        sha256_base64(FORM_CSS),
+        if hosted { "connect-src 'self'; " } else { "" }
     )
+}
+
+/// The CSP source expression's hash of an inline script or style.
+pub fn sha256_base64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
 }
 
 /// JSON for embedding in a `<script type="application/json">` block: `<`, `>` and `&` escaped so
@@ -207,6 +212,25 @@ fn role_name(role: Role) -> &'static str {
 
 /// The HTML rating form of one packet.
 pub fn render_html(packet: &Packet<'_>, rubric: &Rubric) -> Vec<u8> {
+    render_form(packet, rubric, None)
+}
+
+/// The same form served by `blindfold collect`: `hosted` holds what its script needs to keep
+/// answers on the server instead of in the browser (where to send them, the session, the answers
+/// saved so far); see `collect::pages`.
+pub fn render_hosted_html(
+    packet: &Packet<'_>,
+    rubric: &Rubric,
+    hosted: &serde_json::Value,
+) -> Vec<u8> {
+    render_form(packet, rubric, Some(hosted))
+}
+
+fn render_form(
+    packet: &Packet<'_>,
+    rubric: &Rubric,
+    hosted: Option<&serde_json::Value>,
+) -> Vec<u8> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.add_template("form.html", FORM_TEMPLATE)
@@ -235,7 +259,9 @@ pub fn render_html(packet: &Packet<'_>, rubric: &Rubric) -> Vec<u8> {
         "packet_id": packet.packet_id,
         "title": format!("Rating packet for {}", packet.rater),
         "instructions": instructions(rubric),
-        "csp": content_security_policy(),
+        "csp": content_security_policy(hosted.is_some()),
+        "hosted": hosted.is_some(),
+        "hosted_json": hosted.map(json_for_script),
         "css": FORM_CSS,
         "js": FORM_JS,
         "rubric_json": rubric_json,

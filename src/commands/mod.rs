@@ -33,6 +33,7 @@ macro_rules! note {
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 mod blind_cmd;
+mod collect_cmd;
 mod demo_cmd;
 mod judge_cmd;
 mod rate_cmds;
@@ -73,6 +74,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Blind(args) => blind_cmd::blind(&args),
         Command::Rate(args) => rate_cmds::rate(&args),
         Command::Unblind(args) => rate_cmds::unblind(&args),
+        Command::Collect(args) => collect_cmd::collect(args),
         Command::Agree(args) => rate_cmds::agree(&args),
         Command::Report(args) => report_cmd::report(&args),
         Command::Prereg(args) => report_cmd::prereg(&args),

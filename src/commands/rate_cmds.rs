@@ -118,20 +118,7 @@ pub fn unblind(args: &UnblindArgs) -> anyhow::Result<ExitCode> {
 pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
     let round = load_round(&args.round_dir)?;
     let manifest = &round.manifest;
-    let mut assigned: HashMap<&str, HashSet<&str>> = HashMap::new();
-    for (rater, packet) in &manifest.packets {
-        for item in &packet.items {
-            assigned
-                .entry(item.as_str())
-                .or_default()
-                .insert(rater.as_str());
-        }
-    }
-    let spec = RoundSpec {
-        raters: &manifest.raters,
-        assigned,
-        rubric: &manifest.rubric,
-    };
+    let spec = RoundSpec::from_manifest(manifest);
 
     let mut ratings: Vec<Rating> = Vec::new();
     let mut problems: Vec<Problem> = Vec::new();
@@ -145,18 +132,16 @@ pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
         seen.push(canonical);
     }
     for path in &args.ratings {
-        let name = path.display().to_string();
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let (r, p) = import::parse_ratings(&name, &text, &spec);
-                ratings.extend(r);
-                problems.extend(p);
+        // A `blindfold collect` database stands for one ratings file per rater.
+        match super::collect_cmd::ratings_sources(path, &args.round_dir, manifest) {
+            Ok(files) => {
+                for (name, text) in files {
+                    let (r, p) = import::parse_ratings(&name, &text, &spec);
+                    ratings.extend(r);
+                    problems.extend(p);
+                }
             }
-            Err(e) => problems.push(Problem {
-                file: name,
-                line: None,
-                message: format!("cannot read: {e}"),
-            }),
+            Err(problem) => problems.push(problem),
         }
     }
     problems.extend(import::duplicates(&ratings));

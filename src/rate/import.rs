@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
+use crate::blind::round::RoundManifest;
 use crate::study::Rubric;
 
 /// Raters whose name starts with this are models used as judges (`blindfold judge`): they may
@@ -24,6 +25,26 @@ pub struct RoundSpec<'a> {
     /// item id -> the raters it was assigned to.
     pub assigned: HashMap<&'a str, HashSet<&'a str>>,
     pub rubric: &'a Rubric,
+}
+
+impl<'a> RoundSpec<'a> {
+    /// The round as its packets' manifest describes it.
+    pub fn from_manifest(manifest: &'a RoundManifest) -> RoundSpec<'a> {
+        let mut assigned: HashMap<&str, HashSet<&str>> = HashMap::new();
+        for (rater, packet) in &manifest.packets {
+            for item in &packet.items {
+                assigned
+                    .entry(item.as_str())
+                    .or_default()
+                    .insert(rater.as_str());
+            }
+        }
+        RoundSpec {
+            raters: &manifest.raters,
+            assigned,
+            rubric: &manifest.rubric,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@
 //! synced, then renamed over the target), so a crash or Ctrl-C never leaves a half-written
 //! manifest, key or report behind. Append-only logs (transcripts) live in `transcripts`.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 
 pub mod transcripts;
@@ -31,6 +31,16 @@ fn write_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
 
 /// Writes `bytes` to `path` atomically, creating parent folders.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_atomic_with_mode(path, bytes, None)
+}
+
+/// Like [`write_atomic`], but only the owner may read the file (mode 0600 on Unix), from the
+/// moment it exists: for secrets such as the links of a hosted round.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_atomic_with_mode(path, bytes, Some(0o600))
+}
+
+fn write_atomic_with_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), StoreError> {
     let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -42,7 +52,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .unwrap_or_default();
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        let mut file = File::create(&tmp)?;
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if let Some(mode) = mode {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(mode);
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        let mut file = options.open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)
@@ -122,5 +141,18 @@ mod tests {
             Err(StoreError::Exists { .. })
         ));
         assert_eq!(fs::read_to_string(&path).unwrap(), "x");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.txt");
+        write_private(&path, b"s").unwrap();
+        write_private(&path, b"t").unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "t");
     }
 }

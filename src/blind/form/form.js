@@ -1,7 +1,9 @@
-// blindfold rating form: one item at a time, keyboard-first, autosaved to
-// localStorage, exported as CSV. The page is rendered server-side with every
-// item in it; this script never builds HTML from text (textContent only), so
-// nothing a rater types or a transcript contains can become markup.
+// blindfold rating form: one item at a time, keyboard-first, every change
+// saved at once: to localStorage in the offline packet (then exported as CSV),
+// or to the server in the page `blindfold collect` serves. The page is
+// rendered server-side with every item in it; this script never builds HTML
+// from text (textContent only), so nothing a rater types or a transcript
+// contains can become markup.
 // Kept ASCII-only on purpose: the CSP allows it by the sha256 of its bytes.
 (function () {
   "use strict";
@@ -40,6 +42,318 @@
       box.hidden = false;
     }
     console.error("blindfold form: " + message);
+  }
+
+  // ---------- storage: where answers are kept. One small interface, two
+  // implementations, chosen by the page (a #hosted-data block means served):
+  //   load()           the saved state (the format of snapshot()) or null
+  //   rejected()       the saved state could not be applied to the page
+  //   restored(state)  the saved state is shown
+  //   save(state)      the form's state after a change: keep it now
+  //   pending()        changes not yet kept
+  //   unsaved(dirty)   whether closing the page now would lose answers
+  // `ui` shows what happens: ui.status(text, bad) and ui.warn(message).
+
+  // The offline packet: the whole state under one localStorage key.
+  function localStore(key, ui) {
+    var s = null;
+    var raw = null;
+    try {
+      s = window.localStorage;
+      s.setItem("blindfold:probe", "1");
+      s.removeItem("blindfold:probe");
+    } catch (e) {
+      s = null;
+    }
+    if (s) {
+      window.addEventListener("storage", function (e) {
+        if (e.key === key) {
+          ui.warn("This packet is also open in another tab or window. Use only one of them, or answers may overwrite each other.");
+        }
+      });
+    }
+    return {
+      kind: "local",
+      available: !!s,
+      load: function () {
+        if (!s) {
+          ui.warn("This browser does not let the page save your answers (local storage is unavailable). " +
+            "The form still works, but answers are lost if you close or reload the page: use Export CSV before closing it.");
+          ui.status("Not saved: export before closing", true);
+          return null;
+        }
+        try {
+          raw = s.getItem(key);
+        } catch (e) {
+          raw = null;
+        }
+        if (raw === null) {
+          return null;
+        }
+        try {
+          return JSON.parse(raw);
+        } catch (e) {
+          return false;
+        }
+      },
+      rejected: function () {
+        // Keep the unreadable copy rather than overwrite it on the next change.
+        try {
+          s.setItem(key + ":unreadable", raw);
+        } catch (e) {
+          // nothing more to do; the warning below still shows
+        }
+        ui.warn("Saved answers for this packet were found but could not be read; starting empty. " +
+          "A copy was kept in this browser under \"" + key + ":unreadable\".");
+      },
+      restored: function () {
+        ui.status("Saved in this browser", false);
+      },
+      save: function (state) {
+        if (!s) {
+          ui.status("Not saved: export before closing", true);
+          return;
+        }
+        try {
+          s.setItem(key, JSON.stringify(state));
+          ui.status("Saved in this browser", false);
+        } catch (e) {
+          ui.status("Not saved: export before closing", true);
+          ui.warn("Your answers could not be saved in this browser (" + (e && e.name ? e.name : "error") +
+            "). Keep this page open and use Export CSV before closing it.");
+        }
+      },
+      pending: function () {
+        return 0;
+      },
+      unsaved: function (dirtySinceExport) {
+        return !s && dirtySinceExport;
+      }
+    };
+  }
+
+  // The served page: each changed field is one change sent to the server, in
+  // order, one request at a time; changes made meanwhile wait in a queue (a
+  // field changed again before it is sent is sent once). A request that fails
+  // on the way (offline, server restarting) is retried as it was, with the
+  // same change numbers, so the server stores it once; a refusal stops saving
+  // and says why. Finishing sends what is left, then marks the session done.
+  function serverStore(config, ui) {
+    var queue = []; // {item_id, field, value}: not sent yet
+    var inflight = null; // the request being sent (or waiting for a retry)
+    var seq = 0;
+    var known = {}; // item id -> field -> value, as last handed to save()
+    var current = null;
+    var sentCurrent = config.state ? config.state.current : null;
+    var finishing = false;
+    var stopped = "";
+    var retryTimer = 0;
+    var retryDelay = 0;
+    var savedAt = null;
+
+    if (config.read_only) {
+      ui.warn("Collection has closed: you can look through your answers, but changes are no longer saved.");
+    }
+
+    function fields(item) {
+      var f = {};
+      Object.keys(item.ratings).forEach(function (d) {
+        f["score:" + d] = item.ratings[d];
+      });
+      f.comment = item.comment;
+      f.identity = item.identity;
+      f.guess = item.guess;
+      return f;
+    }
+
+    function remember(state) {
+      Object.keys(state.items).forEach(function (id) {
+        known[id] = fields(state.items[id]);
+      });
+      current = state.current;
+    }
+
+    function enqueue(itemId, field, value) {
+      for (var i = 0; i < queue.length; i++) {
+        if (queue[i].item_id === itemId && queue[i].field === field) {
+          queue[i].value = value;
+          return;
+        }
+      }
+      queue.push({ item_id: itemId, field: field, value: value });
+    }
+
+    function pending() {
+      return queue.length + (inflight ? inflight.count : 0);
+    }
+
+    function two(n) {
+      return (n < 10 ? "0" : "") + n;
+    }
+
+    function report() {
+      var n = pending();
+      var waiting = n + " change" + (n === 1 ? "" : "s");
+      if (config.read_only) {
+        ui.status("Not saved: collection has closed", true);
+      } else if (stopped) {
+        ui.status("Not saved: " + waiting + " kept in this page", true);
+      } else if (retryTimer) {
+        ui.status("Offline: " + waiting + " not saved yet, retrying", true);
+      } else if (inflight) {
+        ui.status("Saving...", false);
+      } else {
+        ui.status("All answers saved" + (savedAt ? " at " + two(savedAt.getHours()) + ":" +
+          two(savedAt.getMinutes()) + ":" + two(savedAt.getSeconds()) : ""), false);
+      }
+    }
+
+    function stop(status, message) {
+      stopped = status === 404 ? "this link is no longer valid (it may have been revoked)"
+        : status === 409 ? "collection has closed"
+          : "the server refused them (" + (message || "HTTP " + status) + ")";
+      ui.warn("Your latest answers could not be saved: " + stopped + ". They are kept in this page " +
+        "only while it stays open; please contact the study organiser.");
+      report();
+    }
+
+    function send() {
+      if (inflight || stopped || config.read_only) {
+        report();
+        return;
+      }
+      if (queue.length || current !== sentCurrent) {
+        var changes = queue.splice(0, 200).map(function (c) {
+          seq += 1;
+          return { seq: seq, item_id: c.item_id, field: c.field, value: c.value };
+        });
+        inflight = {
+          url: config.save_url,
+          body: JSON.stringify({ session: config.session, changes: changes, current: current }),
+          count: changes.length,
+          current: current
+        };
+      } else if (finishing) {
+        inflight = { url: config.finish_url, body: JSON.stringify({ session: config.session }), count: 0, finish: true };
+      } else {
+        report();
+        return;
+      }
+      attempt();
+    }
+
+    function succeeded() {
+      var done = inflight;
+      inflight = null;
+      retryDelay = 0;
+      if (done.finish) {
+        window.location.assign(config.done_url);
+        return;
+      }
+      sentCurrent = done.current;
+      savedAt = new Date();
+      send();
+    }
+
+    function retryLater() {
+      retryDelay = Math.min(retryDelay ? retryDelay * 2 : 1000, 30000);
+      window.clearTimeout(retryTimer);
+      retryTimer = window.setTimeout(function () {
+        retryTimer = 0;
+        attempt();
+      }, retryDelay);
+      report();
+    }
+
+    function attempt() {
+      report();
+      var controller = new AbortController();
+      var timeout = window.setTimeout(function () {
+        controller.abort();
+      }, 20000);
+      fetch(inflight.url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Blindfold-Csrf": config.csrf },
+        body: inflight.body,
+        credentials: "same-origin",
+        cache: "no-store",
+        redirect: "error",
+        signal: controller.signal
+      }).then(function (response) {
+        window.clearTimeout(timeout);
+        if (response.status === 429 || response.status >= 500) {
+          retryLater();
+          return;
+        }
+        return response.json().then(function (body) {
+          return body && typeof body === "object" ? body : {};
+        }, function () {
+          return {};
+        }).then(function (body) {
+          if (response.ok && body.ok === true) {
+            succeeded();
+          } else if (response.ok) {
+            retryLater(); // not our server's answer (a proxy's page?): try again
+          } else {
+            stop(response.status, typeof body.error === "string" ? body.error : "");
+          }
+        });
+      }, function () {
+        window.clearTimeout(timeout);
+        retryLater();
+      });
+    }
+
+    window.addEventListener("online", function () {
+      if (retryTimer) {
+        window.clearTimeout(retryTimer);
+        retryTimer = 0;
+        attempt();
+      }
+    });
+
+    return {
+      kind: "server",
+      available: true,
+      readOnly: !!config.read_only,
+      load: function () {
+        var state = config.state;
+        if (!state || (state.current === null && Object.keys(state.items || {}).length === 0)) {
+          return null;
+        }
+        return state;
+      },
+      rejected: function () {
+        ui.warn("Your saved answers could not be shown in this page. Please do not rate now; contact the study organiser.");
+      },
+      restored: function (state) {
+        remember(state);
+        sentCurrent = current;
+        report();
+      },
+      save: function (state) {
+        Object.keys(state.items).forEach(function (id) {
+          var now = fields(state.items[id]);
+          var before = known[id] || {};
+          Object.keys(now).forEach(function (f) {
+            if (now[f] !== (before[f] || "")) {
+              enqueue(id, f, now[f]);
+            }
+          });
+          known[id] = now;
+        });
+        current = state.current;
+        send();
+      },
+      finish: function () {
+        finishing = true;
+        send();
+      },
+      pending: pending,
+      unsaved: function () {
+        return pending() > 0;
+      }
+    };
   }
 
   function init() {
@@ -99,7 +413,10 @@
 
     var cur = 0; // index of the shown item
     var curDim = 0; // index of the highlighted rubric question
-    var storage = openStorage();
+    var ui = { status: setSaveStatus, warn: warnStorage };
+    var hostedData = byId("hosted-data");
+    var store = hostedData ? serverStore(JSON.parse(hostedData.textContent), ui) : localStore(storageKey, ui);
+    var hosted = store.kind === "server";
     var dirtySinceExport = false;
     var toastTimer = 0;
 
@@ -225,19 +542,7 @@
       return -1;
     }
 
-    // ---------- storage
-
-    function openStorage() {
-      try {
-        var s = window.localStorage;
-        var probe = "blindfold:probe";
-        s.setItem(probe, "1");
-        s.removeItem(probe);
-        return s;
-      } catch (e) {
-        return null;
-      }
-    }
+    // ---------- storage (see localStore and serverStore)
 
     function warnStorage(message) {
       var box = byId("storage-warning");
@@ -252,54 +557,19 @@
     }
 
     function save() {
-      if (!storage) {
-        setSaveStatus("Not saved: export before closing", true);
-        return;
-      }
-      try {
-        storage.setItem(storageKey, JSON.stringify(snapshot()));
-        setSaveStatus("Saved in this browser", false);
-      } catch (e) {
-        setSaveStatus("Not saved: export before closing", true);
-        warnStorage("Your answers could not be saved in this browser (" + (e && e.name ? e.name : "error") +
-          "). Keep this page open and use Export CSV before closing it.");
-      }
+      store.save(snapshot());
     }
 
     function restore() {
-      if (!storage) {
-        warnStorage("This browser does not let the page save your answers (local storage is unavailable). " +
-          "The form still works, but answers are lost if you close or reload the page: use Export CSV before closing it.");
-        setSaveStatus("Not saved: export before closing", true);
+      var saved = store.load();
+      if (saved === null) {
         return false;
-      }
-      var raw;
-      try {
-        raw = storage.getItem(storageKey);
-      } catch (e) {
-        raw = null;
-      }
-      if (raw === null) {
-        return false;
-      }
-      var saved = null;
-      try {
-        saved = JSON.parse(raw);
-      } catch (e) {
-        saved = null;
       }
       if (!applySnapshot(saved)) {
-        // Keep the unreadable copy rather than overwrite it on the next change.
-        try {
-          storage.setItem(storageKey + ":unreadable", raw);
-        } catch (e) {
-          // nothing more to do; the warning below still shows
-        }
-        warnStorage("Saved answers for this packet were found but could not be read; starting empty. " +
-          "A copy was kept in this browser under \"" + storageKey + ":unreadable\".");
+        store.rejected();
         return false;
       }
-      setSaveStatus("Saved in this browser", false);
+      store.restored(snapshot());
       return true;
     }
 
@@ -416,7 +686,7 @@
           return true;
         }
       }
-      toast("All items are rated. Use Export CSV when you are ready.");
+      toast("All items are rated. Use " + (hosted ? "Finish" : "Export CSV") + " when you are ready.");
       return false;
     }
 
@@ -511,10 +781,22 @@
       toast("Exported " + a.download + ". Send that file to the study organiser.");
     }
 
+    // Done rating: the offline form downloads the CSV, the served one finishes.
+    function complete() {
+      if (!hosted) {
+        download();
+      } else if (store.readOnly) {
+        toast("Collection has closed; there is nothing to finish.");
+      } else {
+        toast("Finishing: saving your last answers...");
+        store.finish();
+      }
+    }
+
     function startExport() {
       var missing = missingReport();
       if (!missing.length) {
-        download();
+        complete();
         return;
       }
       var list = byId("export-missing");
@@ -540,7 +822,8 @@
       });
       byId("export-summary").textContent = missing.length + " of " + items.length +
         (missing.length === 1 ? " item has" : " items have") +
-        " unanswered required questions. Go to an item to finish it, or export anyway (unanswered cells are left empty).";
+        " unanswered required questions. Go to an item to finish it, or " +
+        (hosted ? "finish anyway." : "export anyway (unanswered cells are left empty).");
       byId("export-dialog").showModal();
       byId("export-cancel").focus();
     }
@@ -626,7 +909,7 @@
     });
     byId("export-anyway").addEventListener("click", function () {
       byId("export-dialog").close();
-      download();
+      complete();
     });
     byId("instructions-close").addEventListener("click", function () {
       byId("instructions-dialog").close();
@@ -749,20 +1032,12 @@
       }
     });
 
-    if (storage) {
-      window.addEventListener("storage", function (e) {
-        if (e.key === storageKey) {
-          warnStorage("This packet is also open in another tab or window. Use only one of them, or answers may overwrite each other.");
-        }
-      });
-    } else {
-      window.addEventListener("beforeunload", function (e) {
-        if (dirtySinceExport) {
-          e.preventDefault();
-          e.returnValue = "";
-        }
-      });
-    }
+    window.addEventListener("beforeunload", function (e) {
+      if (store.unsaved(dirtySinceExport)) {
+        e.preventDefault();
+        e.returnValue = "";
+      }
+    });
 
     // ---------- start
 
@@ -771,7 +1046,9 @@
     window.blindfoldExportCsv = exportCsv;
     window.blindfold = Object.freeze({
       storageKey: storageKey,
-      storageAvailable: !!storage,
+      storage: store.kind,
+      storageAvailable: store.available,
+      pending: store.pending,
       exportCsv: exportCsv,
       startExport: startExport,
       state: snapshot,
