@@ -45,11 +45,12 @@ measure() {
   rows+=("$(printf '| %-9s | %11s | %9s s | %9.1f MB |' "$stage" "$cells" "$wall" "$(echo "$peak_kb / 1024" | bc -l)")")
 }
 
-# study DIR REPEATS: the default study, baseline scaffold only, its models served by `sim serve`.
+# study DIR REPEATS [all]: the default study, baseline scaffold only (45 cells a repeat; with
+# `all`, its four scaffolds: 180), its models served by `sim serve`.
 study() {
   "$bin" init "$1" > /dev/null
+  if [ "${3:-}" != all ]; then sed -i 's/^scaffolds = .*/scaffolds = ["baseline"]/' "$1/study.toml"; fi
   sed -i -e "s/^repeats = .*/repeats = $2/" \
-    -e 's/^scaffolds = .*/scaffolds = ["baseline"]/' \
     -e "s|^provider = \"sim\"|provider = \"openai\"\nbase_url = \"$addr/v1\"\nmax_concurrency = $((concurrency / 2))|" \
     "$1/study.toml"
 }
@@ -71,11 +72,12 @@ for n in $run_sizes; do
   rm -rf "$dir"
 done
 
+# A study allows at most 10,000 repeats: the big plans use all four scaffolds (180 cells a repeat).
 for n in $plan_sizes; do
-  repeats=$(( (n + 44) / 45 ))
-  cells=$((repeats * 45))
+  repeats=$(( (n + 179) / 180 ))
+  cells=$((repeats * 180))
   dir="$work/plan-$cells"
-  study "$dir" $repeats
+  study "$dir" $repeats all
   measure dry-run $cells "$bin" -q run "$dir" --run r --dry-run
   measure plan $cells "$bin" -q plan "$dir"
   rm -rf "$dir"
