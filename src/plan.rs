@@ -5,7 +5,8 @@
 //! that scaffold's cells and leaves every other cell (and its finished transcript) alone. That is
 //! what makes resume, "add a model and run again" and the protocol lock work without bookkeeping.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Deref;
 
 use serde::{Deserialize, Serialize};
 
@@ -65,41 +66,138 @@ pub fn protocol_hashes(study: &Study) -> ProtocolHashes {
 }
 
 /// Expands the study. Cells come model-major, then scaffold, prompt and repeat, in study order.
+/// Collects the whole matrix: for small studies and tests; large ones use [`cells`].
 pub fn plan(study: &Study) -> Plan {
-    let hashes = protocol_hashes(study);
-    let mut cells = Vec::new();
-    for model in study.crossed() {
-        for scaffold in &study.scaffolds {
-            let user_sim_settings = scaffold
-                .user_sim
-                .as_ref()
-                .and_then(|u| study.model(&u.model))
-                .map(ModelSpec::generation_settings);
-            for prompt in &study.prompts {
-                for repeat in 0..study.repeats {
-                    let base_seed = model.seed.unwrap_or(study.seed);
-                    let id = cell_id(&serde_json::json!({
-                        "v": CELL_ID_VERSION,
-                        "model": model.generation_settings(),
-                        "scaffold": hashes.scaffolds[&scaffold.id],
-                        "user_sim": user_sim_settings,
-                        "prompt": hashes.prompts[&prompt.id],
-                        "repeat": repeat,
-                        "seed": base_seed,
-                    }));
-                    cells.push(Cell {
-                        id,
-                        model: model.id.clone(),
-                        scaffold: scaffold.id.clone(),
-                        prompt: prompt.id.clone(),
-                        repeat,
-                        seed: base_seed.wrapping_add(u64::from(repeat)),
-                    });
+    Plan {
+        cells: cells(study).collect(),
+        hashes: protocol_hashes(study),
+    }
+}
+
+/// Number of cells of the study's matrix, without expanding it.
+pub fn cell_count(study: &Study) -> u64 {
+    study.crossed_models.len() as u64
+        * study.scaffolds.len() as u64
+        * study.prompts.len() as u64
+        * u64::from(study.repeats)
+}
+
+/// The cells of the study, made one at a time in plan order, so that `run`, `plan` and a dry run
+/// never hold a million-cell matrix in memory.
+pub fn cells(study: &Study) -> Cells<&Study> {
+    Cells::new(study, None)
+}
+
+/// The cells of one crossed model, in plan order (empty if `model` is not crossed).
+pub fn model_cells<S: Deref<Target = Study>>(study: S, model: &str) -> Cells<S> {
+    let model = Some(model.to_string());
+    Cells::new(study, model)
+}
+
+/// Iterator over a study's cells; `S` is `&Study` or an owned handle such as `Arc<Study>` (a
+/// runner task needs one that lives as long as it does).
+pub struct Cells<S> {
+    study: S,
+    hashes: ProtocolHashes,
+    /// Indices into `crossed()` order, scaffolds, prompts and the repeat of the next cell.
+    models: Vec<usize>,
+    next: [usize; 3],
+    repeat: u32,
+}
+
+impl<S: Deref<Target = Study>> Cells<S> {
+    fn new(study: S, only: Option<String>) -> Self {
+        let hashes = protocol_hashes(&study);
+        let models = study
+            .crossed()
+            .enumerate()
+            .filter(|(_, m)| only.as_deref().is_none_or(|id| m.id == id))
+            .map(|(i, _)| i)
+            .collect();
+        Cells {
+            study,
+            hashes,
+            models,
+            next: [0; 3],
+            repeat: 0,
+        }
+    }
+}
+
+impl<S: Deref<Target = Study>> Iterator for Cells<S> {
+    type Item = Cell;
+
+    fn next(&mut self) -> Option<Cell> {
+        let study: &Study = &self.study;
+        if study.repeats == 0 || study.prompts.is_empty() || study.scaffolds.is_empty() {
+            return None;
+        }
+        let [m, s, p] = self.next;
+        let model_index = *self.models.get(m)?;
+        let model = study.crossed().nth(model_index)?;
+        let scaffold = &study.scaffolds[s];
+        let prompt = &study.prompts[p];
+        let repeat = self.repeat;
+        let user_sim_settings = scaffold
+            .user_sim
+            .as_ref()
+            .and_then(|u| study.model(&u.model))
+            .map(ModelSpec::generation_settings);
+        let base_seed = model.seed.unwrap_or(study.seed);
+        let id = cell_id(&serde_json::json!({
+            "v": CELL_ID_VERSION,
+            "model": model.generation_settings(),
+            "scaffold": self.hashes.scaffolds[&scaffold.id],
+            "user_sim": user_sim_settings,
+            "prompt": self.hashes.prompts[&prompt.id],
+            "repeat": repeat,
+            "seed": base_seed,
+        }));
+        let cell = Cell {
+            id,
+            model: model.id.clone(),
+            scaffold: scaffold.id.clone(),
+            prompt: prompt.id.clone(),
+            repeat,
+            seed: base_seed.wrapping_add(u64::from(repeat)),
+        };
+        // Advance: repeat fastest, then prompt, scaffold and model.
+        self.repeat += 1;
+        if self.repeat == study.repeats {
+            self.repeat = 0;
+            self.next[2] += 1;
+            if self.next[2] == study.prompts.len() {
+                self.next[2] = 0;
+                self.next[1] += 1;
+                if self.next[1] == study.scaffolds.len() {
+                    self.next[1] = 0;
+                    self.next[0] += 1;
                 }
             }
         }
+        Some(cell)
     }
-    Plan { cells, hashes }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let study: &Study = &self.study;
+        let repeats = study.repeats as usize;
+        let per_scaffold = study.prompts.len() * repeats;
+        let per_model = study.scaffolds.len() * per_scaffold;
+        let [m, s, p] = self.next;
+        let left = (self.models.len().saturating_sub(m) * per_model)
+            .saturating_sub(s * per_scaffold + p * repeats + self.repeat as usize);
+        (left, Some(left))
+    }
+}
+
+/// A cell id as a number: ids are 16 lowercase hex digits, so this is exact and lets large runs
+/// keep sets of ids in 8 bytes each. None for anything that is not such an id (it cannot be a
+/// planned cell).
+pub fn id_key(id: &str) -> Option<u64> {
+    if id.len() != 16 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    u64::from_str_radix(id, 16).ok()
 }
 
 fn cell_id(content: &serde_json::Value) -> String {
@@ -171,21 +269,29 @@ pub struct Estimate {
     pub per_model: Vec<ModelEstimate>,
 }
 
-/// Estimates requests, tokens and cost of running `plan`. Replies are assumed to use their model's
-/// `max_tokens` (an upper bound); input grows with the conversation at each turn.
-pub fn estimate(study: &Study, plan: &Plan) -> Estimate {
+/// Estimates requests, tokens and cost of running `cells` (streamed: a plan need not be held in
+/// memory). Replies are assumed to use their model's `max_tokens` (an upper bound); input grows
+/// with the conversation at each turn.
+pub fn estimate(study: &Study, cells: impl IntoIterator<Item = Cell>) -> Estimate {
     let mut per_model: BTreeMap<&str, ModelEstimate> = BTreeMap::new();
     let mut requests_by_scaffold: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for cell in &plan.cells {
-        let (Some(model), Some(scaffold), Some(prompt)) = (
+    let prompts: HashMap<&str, &PromptItem> =
+        study.prompts.iter().map(|p| (p.id.as_str(), p)).collect();
+    let mut n_cells = 0;
+    for cell in cells {
+        n_cells += 1;
+        let (Some(model), Some(scaffold), Some(&prompt)) = (
             study.model(&cell.model),
             study.scaffold(&cell.scaffold),
-            study.prompts.iter().find(|p| p.id == cell.prompt),
+            prompts.get(cell.prompt.as_str()),
         ) else {
             continue;
         };
         let counts = requests_per_cell(scaffold, prompt);
-        let entry = requests_by_scaffold.entry(scaffold.id.clone()).or_default();
+        let entry = match requests_by_scaffold.get_mut(&scaffold.id) {
+            Some(entry) => entry,
+            None => requests_by_scaffold.entry(scaffold.id.clone()).or_default(),
+        };
         entry.0 += u64::from(counts.assistant + counts.user_sim);
         entry.1 += 1;
 
@@ -253,7 +359,7 @@ pub fn estimate(study: &Study, plan: &Plan) -> Estimate {
         .filter_map(|m| per_model.remove(m.id.as_str()))
         .collect();
     Estimate {
-        cells: plan.cells.len() as u64,
+        cells: n_cells,
         models: study.crossed_models.len() as u64,
         scaffolds: study.scaffolds.len() as u64,
         prompts: study.prompts.len() as u64,
@@ -306,6 +412,43 @@ mod tests {
     }
 
     #[test]
+    fn cells_stream_in_plan_order_with_exact_sizes() {
+        let mut study = defaults::study().unwrap();
+        study.repeats = 2;
+        let all = plan(&study).cells;
+        assert_eq!(all.len() as u64, cell_count(&study));
+        let mut stream = cells(&study);
+        for (taken, expected) in all.iter().enumerate() {
+            assert_eq!(stream.size_hint(), (360 - taken, Some(360 - taken)));
+            assert_eq!(stream.next().as_ref(), Some(expected));
+        }
+        assert_eq!(stream.next(), None);
+        // One model's cells are its slice of the plan, from an owned handle too.
+        let beta: Vec<Cell> = model_cells(std::sync::Arc::new(study.clone()), "sim-beta").collect();
+        assert_eq!(beta, all[120..240]);
+        assert_eq!(model_cells(&study, "nobody").count(), 0);
+        study.repeats = 0;
+        assert_eq!((cells(&study).count(), cell_count(&study)), (0, 0));
+    }
+
+    #[test]
+    fn id_keys_are_exact_for_cell_ids_only() {
+        let study = defaults::study().unwrap();
+        for cell in cells(&study).take(20) {
+            assert_eq!(format!("{:016x}", id_key(&cell.id).unwrap()), cell.id);
+        }
+        for not_an_id in [
+            "",
+            "abc",
+            "0123456789ABCDEF",
+            "+123456789abcdef",
+            "0123456789abcdef0",
+        ] {
+            assert_eq!(id_key(not_an_id), None, "{not_an_id}");
+        }
+    }
+
+    #[test]
     fn editing_one_scaffold_changes_only_its_cells() {
         let study = defaults::study().unwrap();
         let before = plan(&study);
@@ -349,7 +492,7 @@ mod tests {
     #[test]
     fn estimate_counts_follow_ups_and_costs() {
         let mut study = defaults::study().unwrap();
-        let e = estimate(&study, &plan(&study));
+        let e = estimate(&study, cells(&study));
         assert_eq!(
             (e.cells, e.models, e.scaffolds, e.prompts, e.repeats),
             (180, 3, 4, 15, 1)
@@ -365,7 +508,7 @@ mod tests {
             m.price_input_per_mtok = Some(1.0);
             m.price_output_per_mtok = Some(2.0);
         }
-        let e = estimate(&study, &plan(&study));
+        let e = estimate(&study, cells(&study));
         let expected =
             e.estimated_input_tokens as f64 / 1e6 + 2.0 * e.estimated_output_tokens as f64 / 1e6;
         assert!((e.estimated_cost_usd.unwrap() - expected).abs() < 1e-9);
@@ -373,7 +516,7 @@ mod tests {
         assert!((e.estimated_batch_cost_usd.unwrap() - expected / 2.0).abs() < 1e-9);
         study.models[0].batch.enabled = true;
         study.models[0].batch.price_output_per_mtok = Some(0.0);
-        let e = estimate(&study, &plan(&study));
+        let e = estimate(&study, cells(&study));
         let alpha = &e.per_model[0];
         let batch_alpha = alpha.input_tokens as f64 / 1e6 * 0.5;
         assert!((alpha.batch_cost_usd.unwrap() - batch_alpha).abs() < 1e-9);

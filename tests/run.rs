@@ -116,7 +116,9 @@ fn default_study_gives_180_full_conversations_and_a_protocol_lock() {
     }
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["cells"].as_array().unwrap().len(), 180);
+    // The cells are counted, not listed: they are the plan of the recorded study.
+    assert_eq!(manifest["cell_count"], 180);
+    assert!(manifest.get("cells").is_none());
     assert_eq!(
         manifest["hashes"]["scaffolds"].as_object().unwrap().len(),
         4
@@ -139,6 +141,28 @@ fn default_study_gives_180_full_conversations_and_a_protocol_lock() {
     let status = blindfold().arg("status").arg(&dir).output().unwrap();
     assert!(status.status.success());
     assert!(stdout_of(&status).contains("180 of 180 cells ok"));
+
+    // A manifest written before cells were left out (with its `cells` list and no
+    // `cell_count`) still reads: status, a resumed run and blinding see the same 180 cells.
+    let plan = blindfold()
+        .args(["plan", "--cells", "--format", "json"])
+        .arg(study.path())
+        .output()
+        .unwrap();
+    let plan: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let mut old = manifest.clone();
+    old["cells"] = plan["cell_list"].clone();
+    old.as_object_mut().unwrap().remove("cell_count");
+    std::fs::write(dir.join("manifest.json"), old.to_string()).unwrap();
+    let status = blindfold().arg("status").arg(&dir).output().unwrap();
+    assert!(stdout_of(&status).contains("180 of 180 cells ok"));
+    blindfold()
+        .args(["-q", "blind", "--seed", "1"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let again = run(&study, &[]);
+    assert!(stderr_of(&again).contains("Nothing to run: 180 of 180 cells are done"));
 }
 
 #[test]

@@ -24,6 +24,25 @@ fn init_validate_plan_gives_180_cells() {
     assert_eq!(plan["prompts"], 15);
     assert_eq!(plan["repeats"], 1);
     assert_eq!(plan["requests"], 270);
+
+    // --cells lists the plan (streamed into the same object), in plan order.
+    let output = blindfold()
+        .args(["plan", "--format", "json", "--cells"])
+        .arg(study.path())
+        .output()
+        .unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let cells = listed["cell_list"].as_array().unwrap();
+    assert_eq!(cells.len(), 180);
+    assert_eq!(cells[0]["model"], "sim-alpha");
+    assert_eq!(cells[60]["model"], "sim-beta");
+    assert_eq!(listed["requests"], plan["requests"]);
+    let text = blindfold()
+        .args(["plan", "--cells"])
+        .arg(study.path())
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&text).matches("  repeat 0").count(), 180);
 }
 
 #[test]

@@ -135,7 +135,7 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         }
     }
     let (mut n_failed, mut n_missing) = (0, 0);
-    for cell in &manifest.cells {
+    for cell in manifest.cells() {
         if !ok.contains_key(cell.id.as_str()) {
             if failed.contains(cell.id.as_str()) {
                 n_failed += 1;
@@ -171,8 +171,7 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         .flat_map(|(_, key)| key.items.iter().map(|i| i.item_id.clone()))
         .collect();
     let chosen: Vec<&TranscriptRecord> = manifest
-        .cells
-        .iter()
+        .cells()
         .filter_map(|c| ok.get(c.id.as_str()).copied())
         .filter(|r| args.all || !covered.contains(r.cell_id.as_str()))
         .collect();

@@ -106,7 +106,7 @@ pub fn prereg(args: &PreregArgs) -> anyhow::Result<ExitCode> {
 /// Writes the pre-registration; returns its folder and the SHA-256 of prereg.json.
 pub fn prereg_quiet(args: &PreregArgs) -> anyhow::Result<(PathBuf, String)> {
     let study = study_mod::load(&args.study)?;
-    let plan = crate::plan::plan(&study);
+    let hashes = crate::plan::protocol_hashes(&study);
     let mut rounds = BTreeMap::new();
     if let Some(round_dir) = &args.round {
         let round = load_round(round_dir)?;
@@ -126,8 +126,8 @@ pub fn prereg_quiet(args: &PreregArgs) -> anyhow::Result<(PathBuf, String)> {
         study: study.name.clone(),
         created_at: crate::run::now_rfc3339(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        protocol_hash: crate::run::manifest::protocol_hash(&study, &plan),
-        hashes: plan.hashes.clone(),
+        protocol_hash: crate::run::manifest::protocol_hash(&study, &hashes),
+        hashes,
         seed: study.seed,
         repeats: study.repeats,
         models: study.crossed_models.clone(),
@@ -493,13 +493,13 @@ pub fn gather(run_dir: &Path, only: Option<&[String]>) -> anyhow::Result<Gathere
         .filter(|h| h.status == Status::Ok)
         .map(|h| h.cell_id.as_str())
         .collect();
-    g.failed_cells = g
+    let failed_cells = g
         .manifest
-        .cells
-        .iter()
+        .cells()
         .filter(|c| !ok.contains(c.id.as_str()))
-        .map(|c| (c.model.clone(), c.scaffold.clone(), c.prompt.clone()))
+        .map(|c| (c.model, c.scaffold, c.prompt))
         .collect();
+    g.failed_cells = failed_cells;
     Ok(g)
 }
 

@@ -1,6 +1,6 @@
 //! `run`, `status` and `sim serve`: the commands that talk to models.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,7 +17,8 @@ use crate::cli::{Format, RunArgs, SimServeArgs, StatusArgs};
 use crate::hash::derive_seed;
 use crate::plan::{self, Cell};
 use crate::provider::{Endpoint, ProviderKind, default_base_url};
-use crate::run::record::{Manifest, RecordHead, Status, TranscriptRecord};
+use crate::run::record::{Manifest, TranscriptRecord};
+use crate::run::resume::Recorded;
 use crate::run::{self, Budget, Runner, manifest, summary};
 use crate::sim::batch::BatchFaults;
 use crate::sim::server::{self, SimOptions};
@@ -112,6 +113,10 @@ impl RunOutcome {
 /// Runs a study into `run_dir`; shared by `run` and `demo`. A real run holds the run folder's
 /// lock throughout (a dry run only reads); a run refused before it wrote anything leaves no
 /// folder behind.
+///
+/// The plan is never materialised: it is streamed once to count what is to do (and, in a dry run,
+/// to estimate it), again by each model's runner task, and once more for the summary, so memory
+/// stays flat however many cells a study has.
 pub fn run_study(
     study: &Study,
     run_dir: &Path,
@@ -133,9 +138,8 @@ pub fn run_study(
 }
 
 fn run_locked(study: &Study, run_dir: &Path, options: &RunOptions) -> anyhow::Result<RunOutcome> {
-    let plan = plan::plan(study);
     let log_path = run_dir.join(transcripts::FILE_NAME);
-    let (heads, report) = transcripts::read::<RecordHead>(&log_path)?;
+    let (recorded, report) = Recorded::read(&log_path)?;
     for (line, error) in &report.bad_lines {
         warn!(
             "{}:{line}: not a valid transcript record, skipped ({error})",
@@ -157,7 +161,7 @@ fn run_locked(study: &Study, run_dir: &Path, options: &RunOptions) -> anyhow::Re
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut new_manifest = manifest::build(study, &plan, &run_name, &now);
+    let mut new_manifest = manifest::build(study, &run_name, &now);
     let manifest_path = run_dir.join(MANIFEST);
     if manifest_path.exists() {
         let old: Manifest = store::read_json(&manifest_path).with_context(|| {
@@ -177,35 +181,39 @@ fn run_locked(study: &Study, run_dir: &Path, options: &RunOptions) -> anyhow::Re
         new_manifest = manifest::update(old, new_manifest, &changes);
     }
 
-    let ok: HashSet<&str> = heads
-        .iter()
-        .filter(|h| h.status == Status::Ok)
-        .map(|h| h.cell_id.as_str())
-        .collect();
-    let recorded: HashSet<&str> = heads.iter().map(|h| h.cell_id.as_str()).collect();
-    let todo: Vec<Cell> = plan
-        .cells
-        .iter()
-        .filter(|c| !ok.contains(c.id.as_str()))
-        .filter(|c| options.retry_failed || !recorded.contains(c.id.as_str()))
-        .cloned()
-        .collect();
-    let failed_skipped = plan
-        .cells
-        .iter()
-        .filter(|c| !ok.contains(c.id.as_str()) && recorded.contains(c.id.as_str()))
-        .count();
-    let done_before = plan
-        .cells
-        .iter()
-        .filter(|c| ok.contains(c.id.as_str()))
-        .count();
+    let recorded = Arc::new(recorded);
+    let retry_failed = options.retry_failed;
+    let pending = {
+        let recorded = recorded.clone();
+        move |c: &Cell| !recorded.is_ok(&c.id) && (retry_failed || !recorded.is_recorded(&c.id))
+    };
+    let planned = plan::cell_count(study);
+    let mut tally = Tally::default();
+    let todo_cells = plan::cells(study).filter(|c| {
+        tally.add(c, &recorded);
+        pending(c)
+    });
+    // A dry run estimates the cells to do in the same pass that counts them.
+    let estimate = if options.dry_run {
+        Some(plan::estimate(study, todo_cells))
+    } else {
+        todo_cells.for_each(drop);
+        None
+    };
+    let (done_before, failed_skipped) = (tally.done, tally.failed);
+    let todo_count = if retry_failed {
+        planned - done_before
+    } else {
+        planned - done_before - failed_skipped
+    };
+    let involved = tally.models_involved(study, retry_failed);
 
     let batch_models = run_batch::batch_models(study, options.batch);
     let budget = match options.max_cost {
         Some(cap) => {
-            let unpriced: Vec<&str> = models_involved(study, &todo)
-                .into_iter()
+            let unpriced: Vec<&str> = involved
+                .iter()
+                .copied()
                 .filter(|m| {
                     study.model(m).is_some_and(|s| {
                         if batch_models.contains(*m) {
@@ -222,28 +230,22 @@ fn run_locked(study: &Study, run_dir: &Path, options: &RunOptions) -> anyhow::Re
                     unpriced.join(", ")
                 );
             }
-            let spent: f64 = heads.iter().filter_map(|h| h.cost_usd).sum();
-            Some(Arc::new(Budget::new(cap, spent)))
+            Some(Arc::new(Budget::new(cap, recorded.spent_usd)))
         }
         None => None,
     };
 
     // Everything that would stop the run is checked before anything is written, and in a dry
     // run too: missing keys, a cap without prices.
-    if !todo.is_empty() {
-        endpoints(
-            study,
-            &models_involved(study, &todo),
-            Some("http://127.0.0.1:1/v1"),
-        )?;
+    if todo_count > 0 {
+        endpoints(study, &involved, Some("http://127.0.0.1:1/v1"))?;
     }
-    if options.dry_run {
+    if let Some(estimate) = estimate {
         print_dry_run(
             study,
-            &plan,
-            &todo,
-            done_before,
-            failed_skipped,
+            &tally,
+            &estimate,
+            planned,
             options,
             budget.as_deref(),
         )?;
@@ -256,7 +258,7 @@ fn run_locked(study: &Study, run_dir: &Path, options: &RunOptions) -> anyhow::Re
 
     if let Some(budget) = budget
         .as_ref()
-        .filter(|b| !todo.is_empty() && b.spent() >= b.cap_usd)
+        .filter(|b| todo_count > 0 && b.spent() >= b.cap_usd)
     {
         bail!(
             "the spending cap of ${:.2} is already reached (${:.4} spent in this run folder), so no cell would run; raise --max-cost to go on",
@@ -265,14 +267,13 @@ fn run_locked(study: &Study, run_dir: &Path, options: &RunOptions) -> anyhow::Re
         );
     }
     // A read-only log would otherwise fail only after the manifest had been rewritten.
-    if !todo.is_empty() {
+    if todo_count > 0 {
         store::check_writable(&log_path)?;
     }
     store::write_atomic(&manifest_path, &store::to_json_bytes(&new_manifest))?;
-    if todo.is_empty() {
+    if todo_count == 0 {
         note!(
-            "Nothing to run: {done_before} of {} cells are done{}.",
-            plan.cells.len(),
+            "Nothing to run: {done_before} of {planned} cells are done{}.",
             if failed_skipped > 0 {
                 format!(
                     "; {failed_skipped} failed earlier (run again with --retry-failed to retry them)"
@@ -283,9 +284,7 @@ fn run_locked(study: &Study, run_dir: &Path, options: &RunOptions) -> anyhow::Re
         );
     } else {
         note!(
-            "Running {} of {} cells into {} ({done_before} already done{}).",
-            todo.len(),
-            plan.cells.len(),
+            "Running {todo_count} of {planned} cells into {} ({done_before} already done{}).",
             run_dir.display(),
             if failed_skipped > 0 && !options.retry_failed {
                 format!(
@@ -297,13 +296,29 @@ fn run_locked(study: &Study, run_dir: &Path, options: &RunOptions) -> anyhow::Re
         );
     }
 
-    let interrupted = if todo.is_empty() {
+    let interrupted = if todo_count == 0 {
         false
     } else {
         let batch = run_batch::setup(study, run_dir, &new_manifest, options.batch)?;
+        let shared = Arc::new(study.clone());
+        let models = study
+            .crossed()
+            .filter(|m| tally.has_todo(&m.id, retry_failed))
+            .map(|m| {
+                let pending = pending.clone();
+                let cells: run::CellStream =
+                    Box::new(plan::model_cells(shared.clone(), &m.id).filter(move |c| pending(c)));
+                (m.id.clone(), cells)
+            })
+            .collect();
+        let todo = run::Todo {
+            total: todo_count,
+            models,
+        };
         let rt = runtime()?;
         rt.block_on(execute(
             study,
+            &involved,
             todo,
             &log_path,
             report.truncated_tail.as_ref(),
@@ -322,7 +337,7 @@ fn run_locked(study: &Study, run_dir: &Path, options: &RunOptions) -> anyhow::Re
             budget.spent()
         );
     }
-    let mut builder = summary::SummaryBuilder::new(&plan.cells);
+    let mut builder = summary::SummaryBuilder::new(plan::cells(study));
     transcripts::for_each::<TranscriptRecord>(&log_path, |r| builder.add(&r))?;
     let summary = builder.finish();
     if !options.quiet_summary {
@@ -348,41 +363,95 @@ fn run_locked(study: &Study, run_dir: &Path, options: &RunOptions) -> anyhow::Re
     })
 }
 
-fn models_involved<'a>(study: &'a Study, cells: &[Cell]) -> BTreeSet<&'a str> {
-    let mut models = BTreeSet::new();
-    for cell in cells {
-        if let Some(m) = study.model(&cell.model) {
-            models.insert(m.id.as_str());
+/// The plan counted as it streams by: cells done and failed earlier, and the cells to do by
+/// model and scaffold (with and without the failed ones, which `--retry-failed` adds).
+#[derive(Default)]
+struct Tally {
+    done: u64,
+    failed: u64,
+    /// (model, scaffold) -> (cells never recorded, cells failed earlier), in plan order.
+    pairs: Vec<((String, String), (u64, u64))>,
+}
+
+impl Tally {
+    fn add(&mut self, cell: &Cell, recorded: &Recorded) {
+        if recorded.is_ok(&cell.id) {
+            self.done += 1;
+            return;
         }
-        if let Some(user) = study
-            .scaffold(&cell.scaffold)
-            .and_then(|s| s.user_sim.as_ref())
-            .and_then(|u| study.model(&u.model))
+        let failed = recorded.is_recorded(&cell.id);
+        self.failed += u64::from(failed);
+        let at = match self
+            .pairs
+            .iter()
+            .rposition(|((m, s), _)| *m == cell.model && *s == cell.scaffold)
         {
-            models.insert(user.id.as_str());
+            Some(at) => at,
+            None => {
+                self.pairs
+                    .push(((cell.model.clone(), cell.scaffold.clone()), (0, 0)));
+                self.pairs.len() - 1
+            }
+        };
+        let counts = &mut self.pairs[at].1;
+        if failed {
+            counts.1 += 1;
+        } else {
+            counts.0 += 1;
         }
     }
-    models
+
+    /// Cells to do per (model, scaffold).
+    fn todo(&self, retry_failed: bool) -> impl Iterator<Item = (&str, &str, u64)> {
+        self.pairs
+            .iter()
+            .filter_map(move |((m, s), (new, failed))| {
+                let n = new + if retry_failed { *failed } else { 0 };
+                (n > 0).then_some((m.as_str(), s.as_str(), n))
+            })
+    }
+
+    fn has_todo(&self, model: &str, retry_failed: bool) -> bool {
+        self.todo(retry_failed).any(|(m, _, _)| m == model)
+    }
+
+    /// Models the cells to do talk to: their own, and their scaffolds' simulated users'.
+    fn models_involved<'a>(&self, study: &'a Study, retry_failed: bool) -> BTreeSet<&'a str> {
+        let mut models = BTreeSet::new();
+        for (model, scaffold, _) in self.todo(retry_failed) {
+            if let Some(m) = study.model(model) {
+                models.insert(m.id.as_str());
+            }
+            if let Some(user) = study
+                .scaffold(scaffold)
+                .and_then(|s| s.user_sim.as_ref())
+                .and_then(|u| study.model(&u.model))
+            {
+                models.insert(user.id.as_str());
+            }
+        }
+        models
+    }
 }
 
 fn print_dry_run(
     study: &Study,
-    plan: &plan::Plan,
-    todo: &[Cell],
-    done: usize,
-    failed: usize,
+    tally: &Tally,
+    estimate: &plan::Estimate,
+    planned: u64,
     options: &RunOptions,
     budget: Option<&Budget>,
 ) -> anyhow::Result<()> {
     let batch_models = run_batch::batch_models(study, options.batch);
-    let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for cell in todo {
-        *counts.entry((&cell.model, &cell.scaffold)).or_default() += 1;
+    let mut counts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for (model, scaffold, n) in tally.todo(options.retry_failed) {
+        *counts.entry((model, scaffold)).or_default() += n;
     }
     outln!(
-        "Dry run: {} of {} cells would run ({done} done, {failed} failed earlier{}).",
-        todo.len(),
-        plan.cells.len(),
+        "Dry run: {} of {planned} cells would run ({} done, {} failed earlier{}).",
+        estimate.cells,
+        tally.done,
+        tally.failed,
         if options.retry_failed {
             " and retried"
         } else {
@@ -392,11 +461,6 @@ fn print_dry_run(
     for ((model, scaffold), n) in counts {
         outln!("  {model:<20} {scaffold:<28} {n:>5}");
     }
-    let todo_plan = plan::Plan {
-        cells: todo.to_vec(),
-        hashes: plan.hashes.clone(),
-    };
-    let estimate = plan::estimate(study, &todo_plan);
     // Models in batch mode count at batch prices.
     let cost: Option<f64> = estimate
         .per_model
@@ -504,16 +568,17 @@ pub fn endpoints(
 }
 
 /// Runs `todo`, appending records as they finish. Returns whether the run was interrupted.
+#[allow(clippy::too_many_arguments)]
 async fn execute(
     study: &Study,
-    todo: Vec<Cell>,
+    models: &BTreeSet<&str>,
+    todo: run::Todo,
     log_path: &Path,
     truncated_tail: Option<&transcripts::TruncatedTail>,
     budget: Option<Arc<Budget>>,
     options: &RunOptions,
     batch: Option<run::batch::BatchSetup>,
 ) -> anyhow::Result<bool> {
-    let models = models_involved(study, &todo);
     let sim = if models.iter().any(|m| {
         study
             .model(m)
@@ -529,7 +594,7 @@ async fn execute(
     };
     let endpoints = endpoints(
         study,
-        &models,
+        models,
         sim.as_ref().map(|s| s.openai_base_url()).as_deref(),
     )?;
 
@@ -614,7 +679,7 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     }
     let manifest: Manifest = store::read_json(&manifest_path)?;
     let log_path: PathBuf = args.run_dir.join(transcripts::FILE_NAME);
-    let mut builder = summary::SummaryBuilder::new(&manifest.cells);
+    let mut builder = summary::SummaryBuilder::new(manifest.cells());
     let report = transcripts::for_each::<TranscriptRecord>(&log_path, |r| builder.add(&r))?;
     let summary = builder.finish();
     let batches = run_batch::in_flight(&args.run_dir)?;

@@ -1,9 +1,13 @@
 //! `init`, `validate` and `plan`: commands that only read (or write) the study itself.
 
+use std::cell::RefCell;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::bail;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+use serde::Serialize;
+use serde::ser::SerializeMap as _;
 
 use crate::cli::{Format, InitArgs, PlanArgs, StudyArgs};
 use crate::plan::{self, Estimate};
@@ -35,7 +39,6 @@ pub fn init(args: &InitArgs) -> anyhow::Result<ExitCode> {
 
 pub fn validate(args: &StudyArgs) -> anyhow::Result<ExitCode> {
     let study = study::load(&args.study)?;
-    let plan = plan::plan(&study);
     for warning in warnings(&study) {
         eprintln!("warning: {warning}");
     }
@@ -50,7 +53,7 @@ pub fn validate(args: &StudyArgs) -> anyhow::Result<ExitCode> {
         plural(study.prompts.len()),
         study.repeats,
         plural(study.repeats as usize),
-        plan.cells.len(),
+        plan::cell_count(&study),
         study.rubric.dimensions.len(),
         plural(study.rubric.dimensions.len()),
     );
@@ -77,36 +80,74 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// `plan` streams the matrix: the estimate is summed cell by cell, and `--cells` writes each cell
+/// as it is made, so a study of millions of cells plans in constant memory.
 pub fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let study = study::load(&args.study)?;
-    let plan = plan::plan(&study);
-    let estimate = plan::estimate(&study, &plan);
+    let estimate = plan::estimate(&study, plan::cells(&study));
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         Format::Json => {
             let mut value = serde_json::to_value(&estimate)?;
             value["study"] = study.name.clone().into();
-            if args.cells {
-                value["cell_list"] = serde_json::to_value(&plan.cells)?;
-            }
-            outln!("{}", serde_json::to_string_pretty(&value)?);
+            let serde_json::Value::Object(fields) = value else {
+                unreachable!("an estimate is a JSON object")
+            };
+            let listed = PlanJson {
+                cell_list: args
+                    .cells
+                    .then(|| StreamedSeq(RefCell::new(Some(plan::cells(&study))))),
+                fields,
+            };
+            // Through io::Error, so that a closed pipe is recognised as one.
+            serde_json::to_writer_pretty(&mut stdout, &listed).map_err(std::io::Error::from)?;
+            writeln!(stdout)?;
         }
         Format::Text => {
-            out!("{}", render_plan(&study, &estimate));
+            write!(stdout, "{}", render_plan(&study, &estimate))?;
             if args.cells {
-                for cell in &plan.cells {
-                    outln!(
+                for cell in plan::cells(&study) {
+                    writeln!(
+                        stdout,
                         "{}  {}  {}  {}  repeat {}",
-                        cell.id,
-                        cell.model,
-                        cell.scaffold,
-                        cell.prompt,
-                        cell.repeat
-                    );
+                        cell.id, cell.model, cell.scaffold, cell.prompt, cell.repeat
+                    )?;
                 }
             }
         }
     }
+    stdout.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `plan --format json`: the estimate's fields in key order, with `cell_list` (which sorts first)
+/// written cell by cell from the plan instead of built as one value.
+struct PlanJson<'a> {
+    cell_list: Option<StreamedSeq<plan::Cells<&'a Study>>>,
+    fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Serialize for PlanJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(cells) = &self.cell_list {
+            map.serialize_entry("cell_list", cells)?;
+        }
+        for (key, value) in &self.fields {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// A sequence serialised straight from an iterator (once).
+struct StreamedSeq<I>(RefCell<Option<I>>);
+
+impl<I: Iterator<Item = plan::Cell>> Serialize for StreamedSeq<I> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let items = self.0.borrow_mut().take();
+        serializer.collect_seq(items.into_iter().flatten())
+    }
 }
 
 fn render_plan(study: &Study, e: &Estimate) -> String {

@@ -7,31 +7,32 @@
 use std::collections::BTreeMap;
 
 use crate::hash::content_hash;
-use crate::plan::Plan;
+use crate::plan::{self, ProtocolHashes};
 use crate::study::Study;
 
 use super::record::{FORMAT_VERSION, HistoryEntry, Manifest, ToolInfo};
 
-pub fn build(study: &Study, plan: &Plan, run: &str, now: &str) -> Manifest {
+pub fn build(study: &Study, run: &str, now: &str) -> Manifest {
+    let hashes = plan::protocol_hashes(study);
     Manifest {
         format: FORMAT_VERSION,
         tool: ToolInfo::current(),
         run: run.to_string(),
         created_at: now.to_string(),
         updated_at: now.to_string(),
-        protocol_hash: protocol_hash(study, plan),
-        hashes: plan.hashes.clone(),
+        protocol_hash: protocol_hash(study, &hashes),
+        hashes,
         study: study.clone(),
-        cells: plan.cells.clone(),
+        cell_count: plan::cell_count(study),
         history: Vec::new(),
     }
 }
 
 /// The hash that says whether two runs used the same fixed protocol: every content hash plus the
 /// seed, the repeats and which models are crossed.
-pub fn protocol_hash(study: &Study, plan: &Plan) -> String {
+pub fn protocol_hash(study: &Study, hashes: &ProtocolHashes) -> String {
     content_hash(&serde_json::json!({
-        "hashes": plan.hashes,
+        "hashes": hashes,
         "seed": study.seed,
         "repeats": study.repeats,
         "crossed_models": study.crossed_models,
@@ -126,11 +127,29 @@ pub fn update(old: Manifest, mut new: Manifest, changes: &[Change]) -> Manifest 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::plan;
     use crate::study::defaults;
 
     fn manifest(study: &Study) -> Manifest {
-        build(study, &plan(study), "r", "2026-01-01T00:00:00Z")
+        build(study, "r", "2026-01-01T00:00:00Z")
+    }
+
+    #[test]
+    fn the_recorded_study_plans_the_same_cells() {
+        // The manifest keeps no cell list: its cells are re-planned from the study it records,
+        // which must survive the trip through JSON unchanged.
+        let mut study = defaults::study().unwrap();
+        study.repeats = 2;
+        let written = store_bytes(&manifest(&study));
+        let read: Manifest = serde_json::from_slice(&written).unwrap();
+        assert_eq!(read.cell_count, 360);
+        assert_eq!(read.hashes, plan::protocol_hashes(&read.study));
+        let ids: Vec<String> = read.cells().map(|c| c.id).collect();
+        let planned: Vec<String> = plan::cells(&study).map(|c| c.id).collect();
+        assert_eq!(ids, planned);
+    }
+
+    fn store_bytes(m: &Manifest) -> Vec<u8> {
+        crate::store::to_json_bytes(m)
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod progress;
 pub mod protocol;
 pub mod record;
+pub mod resume;
 pub mod retry;
 pub mod summary;
 
@@ -113,6 +114,16 @@ impl Budget {
     }
 }
 
+/// Cells waiting to run, made one at a time (a filtered `plan::model_cells`), so that a runner
+/// never holds a large matrix.
+pub type CellStream = Box<dyn Iterator<Item = Cell> + Send>;
+
+/// What one run has to do: each model's cells, in plan order, and how many there are in all.
+pub struct Todo {
+    pub total: u64,
+    pub models: Vec<(String, CellStream)>,
+}
+
 pub struct Runner {
     study: Arc<Study>,
     endpoints: HashMap<String, Endpoint>,
@@ -192,38 +203,40 @@ impl Runner {
         self.jitter.lock().expect("not poisoned").random::<f64>()
     }
 
-    /// Runs `cells` and sends each finished record to `records`. Returns when every dispatched
-    /// cell has finished; stops dispatching when cancelled or when the budget is exhausted.
-    pub async fn execute(
-        self: Arc<Self>,
-        cells: Vec<Cell>,
-        records: mpsc::Sender<TranscriptRecord>,
-    ) {
-        self.counters
-            .total
-            .store(cells.len() as u64, Ordering::Relaxed);
+    /// Runs the cells of `todo` and sends each finished record to `records`. Returns when every
+    /// dispatched cell has finished; stops dispatching when cancelled or when the budget is
+    /// exhausted.
+    pub async fn execute(self: Arc<Self>, todo: Todo, records: mpsc::Sender<TranscriptRecord>) {
+        self.counters.total.store(todo.total, Ordering::Relaxed);
         let setup = self.batch.lock().expect("not poisoned").take();
-        let (batched, cells): (Vec<Cell>, Vec<Cell>) = match &setup {
+        let mut batched: Vec<Cell> = Vec::new();
+        let mut live: Vec<(String, CellStream)> = Vec::new();
+        match &setup {
             Some(setup) => {
                 let journaled = setup.cells_in_journal();
-                cells
-                    .into_iter()
-                    .partition(|c| setup.models.contains(&c.model) || journaled.contains(&c.id))
+                for (model, cells) in todo.models {
+                    if setup.models.contains(&model) {
+                        batched.extend(cells);
+                    } else if journaled.is_empty() {
+                        live.push((model, cells));
+                    } else {
+                        // Cells already in a batch finish through it even when their model now
+                        // runs live (a batch run resumed without --batch); only then are a live
+                        // model's cells held in memory.
+                        let (in_batch, rest): (Vec<Cell>, Vec<Cell>) =
+                            cells.partition(|c| journaled.contains(&c.id));
+                        batched.extend(in_batch);
+                        live.push((model, Box::new(rest.into_iter())));
+                    }
+                }
             }
-            None => (Vec::new(), cells),
-        };
+            None => live = todo.models,
+        }
         let mut models = JoinSet::new();
         if let Some(setup) = setup.filter(|_| !batched.is_empty()) {
             models.spawn(batch::drive(self.clone(), setup, batched, records.clone()));
         }
-        let mut by_model: Vec<(String, Vec<Cell>)> = Vec::new();
-        for cell in cells {
-            match by_model.iter_mut().find(|(m, _)| *m == cell.model) {
-                Some((_, list)) => list.push(cell),
-                None => by_model.push((cell.model.clone(), vec![cell])),
-            }
-        }
-        for (model, cells) in by_model {
+        for (model, cells) in live {
             let runner = self.clone();
             let records = records.clone();
             models.spawn(async move { runner.drive_model(model, cells, records).await });
@@ -234,7 +247,7 @@ impl Runner {
     async fn drive_model(
         self: Arc<Self>,
         model: String,
-        cells: Vec<Cell>,
+        cells: CellStream,
         records: mpsc::Sender<TranscriptRecord>,
     ) {
         let Some(spec) = self.study.model(&model).cloned() else {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{Cell, ProtocolHashes};
+use crate::plan::{self, ProtocolHashes};
 use crate::provider::Role;
 use crate::study::Study;
 
@@ -132,11 +132,22 @@ pub struct Manifest {
     /// The resolved study: model settings (never a secret), scaffolds, prompts, rubric, blinding
     /// and analysis defaults.
     pub study: Study,
-    /// The planned cells of the current protocol.
-    pub cells: Vec<Cell>,
+    /// How many cells the current protocol plans. The cells themselves are not stored (a
+    /// million-cell run would carry a 190 MB list): they are [`Manifest::cells`], the plan of
+    /// `study`. Manifests written before kept a `cells` list, which is ignored when read.
+    #[serde(default)]
+    pub cell_count: u64,
     /// Earlier protocols of this run folder, oldest first, with what changed.
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+}
+
+impl Manifest {
+    /// The planned cells of the current protocol, made one at a time from the recorded study
+    /// (cell ids depend only on its content, so they are the ids this run planned).
+    pub fn cells(&self) -> plan::Cells<&Study> {
+        plan::cells(&self.study)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
