@@ -167,8 +167,7 @@ fn expected_in_range(setting: &Setting, literal: &str) -> Option<bool> {
 
 /// Everything a study's numbers reach before any request: none of it may panic.
 fn exercise(study: &Study) {
-    let plan = crate::plan::plan(study);
-    let _ = crate::plan::estimate(study, &plan);
+    let _ = crate::plan::estimate(study, crate::plan::cells(study));
     let transient = parse_response(
         ProviderKind::OpenAi,
         &HttpResponse {
