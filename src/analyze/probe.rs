@@ -173,20 +173,25 @@ fn predict(docs: &[Vec<u32>], labels: &[usize], classes: usize, folds: &[usize])
             totals[c] += 1.0;
         }
     }
+    // Counts are whole numbers: their logarithms come from one table (the same values `ln`
+    // gives, looked up instead of computed for every feature of every item in every fold).
+    let largest = counts.iter().fold(0.0f64, |a, &b| a.max(b)) as usize;
+    let ln_of: Vec<f64> = (0..=largest + 1).map(|k| (k as f64).ln()).collect();
+    // The held-out fold's own counts, dense and cleared after each fold.
+    let mut own = vec![0.0f64; v * classes];
     let mut predictions = vec![0; docs.len()];
     for fold in 0..FOLDS {
         let held: Vec<usize> = (0..docs.len()).filter(|&i| folds[i] == fold).collect();
         if held.is_empty() {
             continue;
         }
-        let mut own: HashMap<usize, Vec<f64>> = HashMap::new();
         let mut own_totals = vec![0.0f64; classes];
         let mut own_priors = vec![0.0f64; classes];
         for &i in &held {
             let c = labels[i];
             own_priors[c] += 1.0;
             for &f in &ids[i] {
-                own.entry(f).or_insert_with(|| vec![0.0; classes])[c] += 1.0;
+                own[f * classes + c] += 1.0;
                 own_totals[c] += 1.0;
             }
         }
@@ -201,14 +206,19 @@ fn predict(docs: &[Vec<u32>], labels: &[usize], classes: usize, folds: &[usize])
                 let denominator = (totals[c] - own_totals[c] + v as f64).ln();
                 let mut score = (prior / n_train).ln();
                 for &f in &ids[i] {
-                    let n = counts[f * classes + c] - own.get(&f).map_or(0.0, |o| o[c]);
-                    score += (n + 1.0).ln() - denominator;
+                    let n = counts[f * classes + c] - own[f * classes + c];
+                    score += ln_of[n as usize + 1] - denominator;
                 }
                 if score > best.0 {
                     best = (score, c);
                 }
             }
             predictions[i] = best.1;
+        }
+        for &i in &held {
+            for &f in &ids[i] {
+                own[f * classes + labels[i]] = 0.0;
+            }
         }
     }
     predictions
