@@ -43,6 +43,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Blind a run's transcripts into rating packets and a sealed key (RUN/blind/ROUND/).
     Blind(BlindArgs),
+    /// List a run's blinding rounds: items, conditions, raters, anchors, adjudication, un-blinded.
+    Rounds(RoundsArgs),
     /// Score a packet with a simulated rater (reads the blinded items only).
     Rate(RateArgs),
     /// Rate every item of a round with a model as judge, through the same providers and runner.
@@ -200,8 +202,40 @@ pub struct BlindArgs {
     #[arg(long)]
     pub allow_incomplete: bool,
     /// Include transcripts that earlier rounds already covered.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["anchors", "anchor_share"])]
     pub all: bool,
+    /// Mix in N anchor items: transcripts rated in earlier rounds, balanced across their
+    /// conditions, under fresh ids (default: the study's [blinding] anchors).
+    #[arg(long, value_name = "N", value_parser = ranges::BLIND_ANCHORS.int_parser::<u32>())]
+    pub anchors: Option<u32>,
+    /// Anchor items as a share of the round's new items (0.5: half as many anchors as new items);
+    /// the larger of --anchors and this counts (default: [blinding] anchor_share).
+    #[arg(long, value_name = "SHARE", value_parser = ranges::BLIND_ANCHOR_SHARE.float_parser())]
+    pub anchor_share: Option<f64>,
+    /// Build an adjudication round: the items of ROUND whose ratings differ by at least
+    /// --threshold levels, for raters who never rated them.
+    #[arg(long, value_name = "ROUND", conflicts_with_all = ["all", "anchors", "anchor_share"])]
+    pub adjudicate: Option<String>,
+    /// Levels apart that send an item to adjudication (default: [blinding] adjudication_threshold).
+    #[arg(long, requires = "adjudicate", value_parser = ranges::BLIND_THRESHOLD.int_parser::<u32>())]
+    pub threshold: Option<u32>,
+    /// Which dimensions count for adjudication (default: [blinding] adjudicate_on).
+    #[arg(long, requires = "adjudicate", value_enum)]
+    pub adjudicate_on: Option<AdjudicateOnArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AdjudicateOnArg {
+    /// A disagreement on any dimension.
+    Any,
+    /// A disagreement on the analysis plan's primary dimension.
+    Primary,
+}
+
+#[derive(Debug, Args)]
+pub struct RoundsArgs {
+    /// A run folder (STUDY/runs/NAME).
+    pub run_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -216,6 +250,10 @@ pub struct RateArgs {
     /// Seed of the simulated rater's leniency and noise.
     #[arg(long, default_value_t = 0, value_parser = ranges::SEED_FLAG.int_parser::<u64>())]
     pub seed: u64,
+    /// Added to every rating before rounding (canonical 0-2 units, scaled like leniency): a
+    /// rater who drifted since an earlier round, for testing drift measurement.
+    #[arg(long, default_value_t = 0.0, value_parser = ranges::RATE_DRIFT.float_parser())]
+    pub drift: f64,
 }
 
 #[derive(Debug, Args)]

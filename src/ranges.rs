@@ -153,6 +153,15 @@ pub const IDENTIFIABILITY_MARGIN: Setting = open(
     true,
 );
 pub const AUDIT_PERMUTATIONS: Setting = int(Place::Blinding, "audit_permutations", 19, 100_000, "");
+pub const ANCHORS: Setting = int(Place::Blinding, "anchors", 0, 1_000_000, "items");
+pub const ANCHOR_SHARE: Setting = float(Place::Blinding, "anchor_share", 0.0, 10.0, "");
+pub const ADJUDICATION_THRESHOLD: Setting = int(
+    Place::Blinding,
+    "adjudication_threshold",
+    1,
+    1_000_000,
+    "levels",
+);
 
 pub const CONFIDENCE: Setting = open(
     float(Place::Analysis, "confidence", 0.5, 1.0, ""),
@@ -179,6 +188,10 @@ pub const MAX_COST: Setting = float(Place::Flag("run"), "--max-cost", 0.0, 1e9, 
 pub const GRACE: Setting = float(Place::Flag("run"), "--grace", 0.0, 86_400.0, "seconds");
 pub const JUDGE_CONCURRENCY: Setting = int(Place::Flag("judge"), "--concurrency", 1, 10_000, "");
 pub const BLIND_PER_ITEM: Setting = int(Place::Flag("blind"), "--per-item", 1, 1_000, "");
+pub const BLIND_ANCHORS: Setting = int(Place::Flag("blind"), "--anchors", 0, 1_000_000, "");
+pub const BLIND_ANCHOR_SHARE: Setting = float(Place::Flag("blind"), "--anchor-share", 0.0, 10.0, "");
+pub const BLIND_THRESHOLD: Setting = int(Place::Flag("blind"), "--threshold", 1, 1_000_000, "");
+pub const RATE_DRIFT: Setting = float(Place::Flag("rate"), "--drift", -2.0, 2.0, "");
 pub const SEED_FLAG: Setting = int(
     Place::Flag("blind, rate, agree, sim serve"),
     "--seed",
@@ -218,6 +231,9 @@ pub const STUDY_SETTINGS: &[Setting] = &[
     PER_ITEM,
     IDENTIFIABILITY_MARGIN,
     AUDIT_PERMUTATIONS,
+    ANCHORS,
+    ANCHOR_SHARE,
+    ADJUDICATION_THRESHOLD,
     CONFIDENCE,
     RESAMPLES,
     PERMUTATIONS,
@@ -234,6 +250,10 @@ pub const FLAG_SETTINGS: &[Setting] = &[
     GRACE,
     JUDGE_CONCURRENCY,
     BLIND_PER_ITEM,
+    BLIND_ANCHORS,
+    BLIND_ANCHOR_SHARE,
+    BLIND_THRESHOLD,
+    RATE_DRIFT,
     SEED_FLAG,
     LATENCY_MS,
     FAIL_RATE,

@@ -7,8 +7,12 @@
 //! `lexicon`) and `fingerprint` (fingerprints and system-prompt quotes); `redact` splices the
 //! findings out; `gate` judges the result again. `assign` decides who rates what; `packet`
 //! renders the files; `round` puts one round together, with the identifiability audit
-//! (`crate::analyze::probe`). All pure.
+//! (`crate::analyze::probe`). `anchors` (anchor items and a round's confounding) and
+//! `adjudicate` (the items of an adjudication round and their raters) decide what a later round
+//! holds. All pure.
 
+pub mod adjudicate;
+pub mod anchors;
 pub mod assign;
 pub mod context;
 pub mod fingerprint;

@@ -4,10 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::anchors::Confounding;
 use super::assign::{self, AssignError};
 use super::gate::{self, Leak, LeakReport, Seen};
 use super::lexicon::{self, Category, FingerprintKind};
@@ -56,6 +58,40 @@ pub struct Key {
     /// The identifiability audit in full (per-class accuracies included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifiability: Option<Identifiability>,
+    /// Conditions only this round holds, and how much being in the round tells per model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confounding: Option<Confounding>,
+    /// The round whose disagreements this adjudication round holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjudicates: Option<String>,
+}
+
+/// Why an item is in a round.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemRole {
+    /// Rated here for the first time (or again with `--all`).
+    #[default]
+    New,
+    /// A transcript rated in an earlier round, mixed in to measure drift and calibrate.
+    Anchor,
+    /// A transcript whose raters disagreed, for a rater who has not seen it.
+    Adjudication,
+}
+
+impl ItemRole {
+    pub fn is_new(&self) -> bool {
+        *self == ItemRole::New
+    }
+}
+
+/// An item whose raters are decided before the round's assignment (an anchor, an adjudication).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedItem {
+    pub role: ItemRole,
+    pub raters: Vec<String>,
+    /// The earlier round it refers to.
+    pub from_round: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +111,12 @@ pub struct KeyItem {
     /// Invisible characters removed, per class.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub removed_characters: BTreeMap<Invisible, u32>,
+    /// Anchors and adjudications; new items leave it out.
+    #[serde(default, skip_serializing_if = "ItemRole::is_new")]
+    pub role: ItemRole,
+    /// For an anchor or an adjudication: the earlier round it refers to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_round: Option<String>,
 }
 
 /// The identifiability audit: how well simple classifiers predict the condition from the items
@@ -176,6 +218,9 @@ pub struct RoundManifest {
     /// The identifiability audit's headline figures, committed with the round.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifiability: Option<AuditSummary>,
+    /// The round holds conditions no earlier round held (which ones is in the key only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confounded: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,6 +254,10 @@ pub struct RoundInput<'a> {
     /// Item ids used by earlier rounds, never reused.
     pub taken_ids: &'a HashSet<String>,
     pub created_at: &'a str,
+    /// Items (by cell id) whose raters are already decided: anchors, adjudications.
+    pub fixed: &'a BTreeMap<String, FixedItem>,
+    pub confounding: Option<Confounding>,
+    pub adjudicates: Option<String>,
 }
 
 pub struct Round {
@@ -486,6 +535,8 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
                 .unwrap_or(0),
             redactions,
             removed_characters: removed,
+            role: input.fixed.get(&t.cell_id).map_or_else(ItemRole::default, |f| f.role),
+            from_round: input.fixed.get(&t.cell_id).map(|f| f.from_round.clone()),
         });
     }
 
@@ -493,28 +544,66 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         |list: &[String], x: &str| list.iter().position(|y| y == x).unwrap_or(list.len());
     let model_ids: Vec<String> = study.models.iter().map(|m| m.id.clone()).collect();
     let scaffold_ids: Vec<String> = study.scaffolds.iter().map(|s| s.id.clone()).collect();
-    let strata: Vec<(usize, usize)> = key_items
+    // Items with decided raters keep them; the others go through the balanced assignment.
+    let free: Vec<usize> = (0..key_items.len())
+        .filter(|&i| !input.fixed.contains_key(&key_items[i].cell_id))
+        .collect();
+    let strata: Vec<(usize, usize)> = free
         .iter()
-        .map(|k| {
+        .map(|&i| {
+            let k = &key_items[i];
             (
                 index_of(&model_ids, &k.model),
                 index_of(&scaffold_ids, &k.scaffold),
             )
         })
         .collect();
-    let assignment = assign::assign(
-        &strata,
-        input.raters.len(),
-        input.per_item as usize,
-        &mut assign_rng,
-    )?;
-    for (item, raters) in assignment.raters_of.iter().enumerate() {
-        key_items[item].raters = raters.iter().map(|&r| input.raters[r].clone()).collect();
+    let assignment = if free.is_empty() {
+        None
+    } else {
+        Some(assign::assign(
+            &strata,
+            input.raters.len(),
+            input.per_item as usize,
+            &mut assign_rng,
+        )?)
+    };
+    if let Some(a) = &assignment {
+        for (j, raters) in a.raters_of.iter().enumerate() {
+            key_items[free[j]].raters = raters.iter().map(|&r| input.raters[r].clone()).collect();
+        }
     }
-    let unpaired = assign::unpaired(&assignment, input.raters.len())
+    let unpaired = assignment
+        .as_ref()
+        .map(|a| assign::unpaired(a, input.raters.len()))
+        .unwrap_or_default()
         .into_iter()
         .map(|(a, b)| (input.raters[a].clone(), input.raters[b].clone()))
         .collect();
+    let packets_of: Vec<Vec<usize>> = match &assignment {
+        Some(a) if free.len() == key_items.len() => a.packets.clone(),
+        _ => {
+            for k in key_items.iter_mut() {
+                if let Some(f) = input.fixed.get(&k.cell_id) {
+                    k.raters = f.raters.clone();
+                }
+            }
+            // Fixed and assigned items in one packet, shuffled together: an anchor sits among
+            // the new items like any of them.
+            let mut packets = vec![Vec::new(); input.raters.len()];
+            for (i, k) in key_items.iter().enumerate() {
+                for r in &k.raters {
+                    if let Some(p) = input.raters.iter().position(|x| x == r) {
+                        packets[p].push(i);
+                    }
+                }
+            }
+            for p in &mut packets {
+                p.shuffle(&mut assign_rng);
+            }
+            packets
+        }
+    };
 
     // The identifiability audit, on the items exactly as raters will see them.
     let (by_model, by_scaffold) = audit_docs(&items, &key_items);
@@ -563,6 +652,8 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         per_item: input.per_item,
         items: key_items,
         identifiability: Some(identifiability),
+        confounding: input.confounding.clone(),
+        adjudicates: input.adjudicates.clone(),
     };
     let key_bytes = to_json_bytes(&key);
     let key_sha256 = sha256_hex(&key_bytes);
@@ -574,7 +665,7 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         let packet = Packet {
             rater,
             packet_id: &packet_id,
-            items: assignment.packets[r].iter().map(|&i| &items[i]).collect(),
+            items: packets_of[r].iter().map(|&i| &items[i]).collect(),
         };
         files.push((
             format!("{PACKETS_DIR}/{rater}.html"),
@@ -607,6 +698,7 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         csv_columns: packet::csv_columns(&study.rubric),
         key_sha256: key_sha256.clone(),
         identifiability: Some(summary),
+        confounded: input.confounding.is_some(),
     };
     files.push((
         format!("{PACKETS_DIR}/{MANIFEST_FILE}"),

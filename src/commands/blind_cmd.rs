@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use crate::blind::gate::LeakReport;
 use crate::blind::round::{self, Key, RoundInput, SeedSource};
 use crate::cli::BlindArgs;
+use crate::commands::rounds_cmd;
 use crate::commands::run_cmds::MANIFEST;
 use crate::run::record::{Manifest, Status, TranscriptRecord};
 use crate::store::{self, transcripts};
@@ -82,7 +83,11 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
             bail!("rater '{r}' is listed twice");
         }
     }
-    let per_item = args.per_item.unwrap_or(study.blinding.per_item);
+    // An adjudication round asks one more rating per item unless told otherwise.
+    let per_item = match &args.adjudicate {
+        Some(_) => args.per_item.unwrap_or(1),
+        None => args.per_item.unwrap_or(study.blinding.per_item),
+    };
     if per_item as usize > raters.len() {
         bail!(
             "cannot give each transcript {per_item} ratings with {} rater{}: use more raters or a smaller --per-item",
@@ -170,12 +175,21 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         .iter()
         .flat_map(|(_, key)| key.items.iter().map(|i| i.item_id.clone()))
         .collect();
-    let chosen: Vec<&TranscriptRecord> = manifest
-        .cells()
-        .filter_map(|c| ok.get(c.id.as_str()).copied())
-        .filter(|r| args.all || !covered.contains(r.cell_id.as_str()))
-        .collect();
-    if chosen.is_empty() {
+    let (seed, seed_source) = match args.seed {
+        Some(seed) => (seed, SeedSource::Given),
+        // Not derived from the study's seed: anyone holding the study could then rebuild the key.
+        None => (rand::random::<u64>(), SeedSource::Random),
+    };
+    let mut chosen: Vec<&TranscriptRecord> = if args.adjudicate.is_some() {
+        Vec::new()
+    } else {
+        manifest
+            .cells()
+            .filter_map(|c| ok.get(c.id.as_str()).copied())
+            .filter(|r| args.all || !covered.contains(r.cell_id.as_str()))
+            .collect()
+    };
+    if chosen.is_empty() && args.adjudicate.is_none() {
         bail!(
             "nothing to blind: every transcript of this run is already in a round ({}); pass --all to blind them again",
             earlier
@@ -185,12 +199,46 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
                 .join(", ")
         );
     }
-
-    let (seed, seed_source) = match args.seed {
-        Some(seed) => (seed, SeedSource::Given),
-        // Not derived from the study's seed: anyone holding the study could then rebuild the key.
-        None => (rand::random::<u64>(), SeedSource::Random),
+    // A later round: anchors and the confounding record, or an adjudication round.
+    let extension = match &args.adjudicate {
+        Some(source) => rounds_cmd::plan_adjudication(
+            args,
+            &args.run_dir,
+            study,
+            &earlier,
+            source,
+            &raters,
+            per_item,
+            seed,
+            &round_name,
+        )?,
+        None => {
+            let new_items: Vec<(&str, &str, &str)> = chosen
+                .iter()
+                .map(|r| (r.cell_id.as_str(), r.model.as_str(), r.scaffold.as_str()))
+                .collect();
+            rounds_cmd::plan_anchors(
+                args,
+                study,
+                &earlier,
+                &new_items,
+                &raters,
+                per_item,
+                seed,
+                &round_name,
+            )
+        }
     };
+    for cell in &extension.extra_cells {
+        let Some(record) = ok.get(cell.as_str()) else {
+            bail!(
+                "transcript {cell} of an earlier round has no ok record in {}",
+                args.run_dir.join(transcripts::FILE_NAME).display()
+            );
+        };
+        chosen.push(record);
+    }
+
     let created_at = crate::run::now_rfc3339();
     let built = round::build_round(&RoundInput {
         study,
@@ -205,13 +253,19 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         extra_redact: &args.redact,
         taken_ids: &taken_ids,
         created_at: &created_at,
+        fixed: &extension.fixed,
+        confounding: extension.confounding.clone(),
+        adjudicates: extension.adjudicates.clone(),
     })?;
 
     if verbose {
         for line in &built.audit_lines {
             outln!("{line}");
         }
-        for warning in &built.warnings {
+        for line in &extension.lines {
+            outln!("{line}");
+        }
+        for warning in built.warnings.iter().chain(&extension.warnings) {
             eprintln!("warning: {warning}");
         }
     }

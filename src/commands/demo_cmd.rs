@@ -99,6 +99,11 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             allow_leaks: false,
             allow_incomplete: false,
             all: false,
+            anchors: None,
+            anchor_share: None,
+            adjudicate: None,
+            threshold: None,
+            adjudicate_on: None,
         },
         false,
     )?;

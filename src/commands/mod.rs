@@ -43,6 +43,7 @@ mod demo_cmd;
 mod judge_cmd;
 mod rate_cmds;
 mod report_cmd;
+mod rounds_cmd;
 mod run_batch;
 mod run_cmds;
 mod signals;
@@ -78,6 +79,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run_cmds::run(&args),
         Command::Status(args) => run_cmds::status(&args),
         Command::Blind(args) => blind_cmd::blind(&args),
+        Command::Rounds(args) => rounds_cmd::rounds(&args),
         Command::Rate(args) => rate_cmds::rate(&args),
         Command::Unblind(args) => rate_cmds::unblind(&args),
         Command::Collect(args) => collect_cmd::collect(args),

@@ -34,7 +34,7 @@ pub fn rate(args: &RateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let packet: PacketJson = store::read_json(&args.simulate)?;
-    let sheet = crate::rate::simulate::rate_packet(&packet, args.seed)
+    let sheet = crate::rate::simulate::rate_packet_drifted(&packet, args.seed, args.drift)
         .with_context(|| format!("cannot rate {}", args.simulate.display()))?;
     store::write_atomic(&args.out, &sheet)?;
     outln!(

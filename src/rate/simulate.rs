@@ -109,7 +109,18 @@ pub fn rate_packet(
     packet: &crate::blind::packet::PacketJson,
     seed: u64,
 ) -> Result<Vec<u8>, RateError> {
-    let profile = RaterProfile::new(&packet.rater, seed);
+    rate_packet_drifted(packet, seed, 0.0)
+}
+
+/// [`rate_packet`] by a rater whose leniency moved by `drift` (canonical 0-2 units) since the
+/// seed fixed it: the drift a later round's anchors should measure.
+pub fn rate_packet_drifted(
+    packet: &crate::blind::packet::PacketJson,
+    seed: u64,
+    drift: f64,
+) -> Result<Vec<u8>, RateError> {
+    let mut profile = RaterProfile::new(&packet.rater, seed);
+    profile.bias += drift;
     let levels: Vec<Vec<(i64, &str)>> = packet
         .rubric
         .dimensions

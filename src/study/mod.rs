@@ -263,6 +263,76 @@ pub struct Blinding {
     /// Label shuffles of the audit's permutation p-value.
     #[serde(default = "default_audit_permutations")]
     pub audit_permutations: u32,
+    /// Anchor items a later round mixes in (transcripts rated in earlier rounds).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub anchors: u32,
+    /// Anchors as a share of the round's new items; the larger of the two counts.
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub anchor_share: f64,
+    /// `blind --adjudicate`: ratings this many levels apart send an item to adjudication.
+    #[serde(
+        default = "default_adjudication_threshold",
+        skip_serializing_if = "is_default_threshold"
+    )]
+    pub adjudication_threshold: u32,
+    /// On which dimensions a disagreement counts for adjudication.
+    #[serde(default, skip_serializing_if = "AdjudicateOn::is_default")]
+    pub adjudicate_on: AdjudicateOn,
+}
+
+pub fn default_adjudication_threshold() -> u32 {
+    2
+}
+
+fn is_default_threshold(t: &u32) -> bool {
+    *t == default_adjudication_threshold()
+}
+
+fn is_zero_u32(x: &u32) -> bool {
+    *x == 0
+}
+
+fn is_zero_f64(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// Which dimensions' disagreements send an item to adjudication.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AdjudicateOn {
+    #[default]
+    Any,
+    Primary,
+}
+
+impl AdjudicateOn {
+    fn is_default(&self) -> bool {
+        *self == AdjudicateOn::Any
+    }
+}
+
+/// How an adjudicated item is scored (`[analysis] adjudication`).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AdjudicationRule {
+    /// The adjudicator's rating replaces the disagreeing ones.
+    #[default]
+    Adjudicator,
+    /// The median of every rating of the item (two originals and the adjudicator: of three).
+    Median,
+}
+
+impl AdjudicationRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdjudicationRule::Adjudicator => "adjudicator",
+            AdjudicationRule::Median => "median",
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == AdjudicationRule::Adjudicator
+    }
 }
 
 pub fn default_identifiability_margin() -> f64 {
@@ -328,6 +398,9 @@ pub struct Analysis {
     /// The choices the specification curve varies.
     #[serde(default)]
     pub specifications: Specifications,
+    /// How items sent to adjudication are scored.
+    #[serde(default, skip_serializing_if = "AdjudicationRule::is_default")]
+    pub adjudication: AdjudicationRule,
 }
 
 pub fn default_min_prompts() -> u32 {

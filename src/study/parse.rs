@@ -10,7 +10,7 @@ use super::diagnostics::line_col;
 use super::raw::{self, S};
 use super::template::{TemplateVars, check_template, metadata_fields, render_template};
 use super::{
-    Analysis, BatchSettings, Blinding, Diagnostic, Dimension, Family, FingerprintSwitches, Level,
+    AdjudicateOn, AdjudicationRule, Analysis, BatchSettings, Blinding, Diagnostic, Dimension, Family, FingerprintSwitches, Level,
     ModelSpec, PromptItem, Rubric, Scaffold, Scale, Specifications, Study, StudyError, UserSim,
     default_audit_permutations, default_identifiability_margin,
 };
@@ -1091,6 +1091,10 @@ fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Bli
             fingerprints: FingerprintSwitches::default(),
             identifiability_margin: default_identifiability_margin(),
             audit_permutations: default_audit_permutations(),
+            anchors: 0,
+            anchor_share: 0.0,
+            adjudication_threshold: super::default_adjudication_threshold(),
+            adjudicate_on: AdjudicateOn::default(),
         };
     };
     let raters: Vec<String> = match &raw.raters {
@@ -1163,6 +1167,38 @@ fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Bli
         .as_ref()
         .and_then(|p| ck.int(p, &ranges::AUDIT_PERMUTATIONS, "[blinding] "))
         .unwrap_or_else(default_audit_permutations);
+    let anchors = raw
+        .anchors
+        .as_ref()
+        .and_then(|a| ck.int(a, &ranges::ANCHORS, "[blinding] "))
+        .unwrap_or(0);
+    let anchor_share = raw
+        .anchor_share
+        .as_ref()
+        .and_then(|a| ck.float(a, &ranges::ANCHOR_SHARE, "[blinding] "))
+        .unwrap_or(0.0);
+    let adjudication_threshold = raw
+        .adjudication_threshold
+        .as_ref()
+        .and_then(|t| ck.int(t, &ranges::ADJUDICATION_THRESHOLD, "[blinding] "))
+        .unwrap_or_else(super::default_adjudication_threshold);
+    let adjudicate_on = match &raw.adjudicate_on {
+        Some(on) => match on.get_ref().as_str() {
+            "any" => AdjudicateOn::Any,
+            "primary" => AdjudicateOn::Primary,
+            other => {
+                ck.error_at(
+                    on,
+                    format!(
+                        "[blinding] adjudicate_on: '{}' is not \"any\" or \"primary\"",
+                        excerpt(other, 40)
+                    ),
+                );
+                AdjudicateOn::default()
+            }
+        },
+        None => AdjudicateOn::default(),
+    };
     Blinding {
         raters,
         per_item,
@@ -1170,6 +1206,10 @@ fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Bli
         fingerprints,
         identifiability_margin,
         audit_permutations,
+        anchors,
+        anchor_share,
+        adjudication_threshold,
+        adjudicate_on,
     }
 }
 
@@ -1215,6 +1255,7 @@ fn check_analysis(
         scaffold: None,
         contrast: None,
         specifications: Specifications::default(),
+        adjudication: AdjudicationRule::default(),
     };
     let Some(raw) = raw else {
         return analysis;
@@ -1281,6 +1322,22 @@ fn check_analysis(
         .and_then(|m| ck.int(m, &ranges::MIN_PROMPTS, "[analysis] "))
     {
         analysis.min_prompts = m;
+    }
+    if let Some(rule) = &raw.adjudication {
+        analysis.adjudication = match rule.get_ref().as_str() {
+            "adjudicator" => AdjudicationRule::Adjudicator,
+            "median" => AdjudicationRule::Median,
+            other => {
+                ck.error_at(
+                    rule,
+                    format!(
+                        "[analysis] adjudication: '{}' is not \"adjudicator\" or \"median\"",
+                        excerpt(other, 40)
+                    ),
+                );
+                AdjudicationRule::default()
+            }
+        };
     }
     if let Some(f) = &raw.family {
         analysis.family = match f.get_ref().as_str() {

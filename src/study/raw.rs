@@ -75,6 +75,10 @@ pub struct BlindingTable {
     pub fingerprints: Option<FingerprintTable>,
     pub identifiability_margin: Option<S<f64>>,
     pub audit_permutations: Option<S<i64>>,
+    pub anchors: Option<S<i64>>,
+    pub anchor_share: Option<S<f64>>,
+    pub adjudication_threshold: Option<S<i64>>,
+    pub adjudicate_on: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +106,7 @@ pub struct AnalysisTable {
     pub scaffold: Option<S<String>>,
     pub contrast: Option<S<Vec<S<String>>>>,
     pub specifications: Option<SpecificationsTable>,
+    pub adjudication: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
