@@ -183,6 +183,7 @@ pub(super) fn efficacy(ctx: &Context<'_>, dim: &Dimension, spec: &Spec) -> Effic
                 tost_p_adjusted: None,
                 label: None,
                 label_text: String::new(),
+                cross_round: false,
                 note: None,
             };
             match &scores_pair {
@@ -415,6 +416,7 @@ mod tests {
             tost_p_adjusted: tost,
             label: None,
             label_text: String::new(),
+            cross_round: false,
             note: None,
         }
     }

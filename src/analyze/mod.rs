@@ -11,6 +11,7 @@ mod blinding;
 pub mod clustered;
 #[cfg(test)]
 mod coverage;
+mod drift;
 mod efficacy;
 pub mod hypothesis;
 pub mod intervals;

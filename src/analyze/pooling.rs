@@ -7,14 +7,27 @@
 //! being the order in which the rounds were blinded (their manifests' `created_at`, then their
 //! names), never the order they were un-blinded in. The first rating is the one made without
 //! having seen the transcript before; later ones are re-ratings, kept apart as test–retest data.
+//!
+//! Rounds that grow a study add two kinds of items that never count in means: anchors (a
+//! transcript rated in an earlier round, blinded again to measure drift and calibrate new
+//! raters) and adjudications (a third rating of an item its raters disagreed on). Their ratings
+//! are set apart here, whichever rater gave them; an anchor rating by a rater who rated the
+//! transcript before is also a re-rating (test–retest), and adjudications enter the scores only
+//! through the plan's adjudication rule.
 
 use std::collections::BTreeSet;
+
+use crate::blind::round::ItemRole;
 
 /// Anything rated by one rater on one transcript in one round.
 pub trait Rated {
     /// Transcript (cell id), rater, and what was rated (a dimension; "" for a whole rating).
     fn key(&self) -> (&str, &str, &str);
     fn round(&self) -> &str;
+    /// Why the item was in its round; only new items count in means.
+    fn role(&self) -> ItemRole {
+        ItemRole::New
+    }
 }
 
 /// Ratings after pooling: `kept` holds one per (transcript, rater, dimension); `later` the
@@ -23,6 +36,10 @@ pub trait Rated {
 pub struct Pooled<T> {
     pub kept: Vec<T>,
     pub later: Vec<T>,
+    /// Ratings of anchor items (drift and calibration only).
+    pub anchors: Vec<T>,
+    /// Ratings of adjudication items (through the adjudication rule only).
+    pub adjudications: Vec<T>,
 }
 
 /// Keeps, for each (transcript, rater, dimension), the rating of the earliest round in `rounds`
@@ -39,8 +56,21 @@ pub fn pool<T: Rated>(ratings: Vec<T>, rounds: &[String]) -> Pooled<T> {
     sorted.sort_by(|(ra, a), (rb, b)| (a.key(), *ra, a.round()).cmp(&(b.key(), *rb, b.round())));
     let mut kept = Vec::new();
     let mut later = Vec::new();
+    let mut anchors = Vec::new();
+    let mut adjudications = Vec::new();
     let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
     for (_, r) in sorted {
+        match r.role() {
+            ItemRole::New => {}
+            ItemRole::Anchor => {
+                anchors.push(r);
+                continue;
+            }
+            ItemRole::Adjudication => {
+                adjudications.push(r);
+                continue;
+            }
+        }
         let (cell, rater, what) = r.key();
         let key = (cell.to_string(), rater.to_string(), what.to_string());
         if seen.insert(key) {
@@ -49,7 +79,12 @@ pub fn pool<T: Rated>(ratings: Vec<T>, rounds: &[String]) -> Pooled<T> {
             later.push(r);
         }
     }
-    Pooled { kept, later }
+    Pooled {
+        kept,
+        later,
+        anchors,
+        adjudications,
+    }
 }
 
 #[cfg(test)]

@@ -152,6 +152,80 @@ pub struct StudyResults {
     pub blinding: BlindingCheck,
     pub prereg: Option<PreregCheck>,
     pub headline: Headline,
+    /// Drift on anchor items, adjudication and cross-round comparisons; absent for a study
+    /// blinded in one round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds_analysis: Option<RoundsAnalysis>,
+}
+
+/// What a study rated over several rounds needs said: which comparisons cross rounds, how far
+/// the raters drifted on the anchor items, and what adjudication changed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RoundsAnalysis {
+    /// Effects (model, scaffold) whose scaffold and baseline ratings come from different rounds.
+    pub cross_round: Vec<(String, String)>,
+    /// Per dimension and later round: the mean change on the anchor items.
+    pub drift: Vec<DriftResult>,
+    /// Cross-round effects of the primary dimension, registered and drift-adjusted.
+    pub adjusted_effects: Vec<AdjustedEffect>,
+    pub adjudication: Option<AdjudicationResult>,
+}
+
+/// How a round's ratings of anchor items differ from the earlier ratings of the same transcripts
+/// (later minus earlier, on the dimension's scale; intervals over prompts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftResult {
+    pub dimension: String,
+    pub round: String,
+    /// Anchor transcripts rated in the round.
+    pub n_items: usize,
+    pub n_prompts: usize,
+    pub mean_change: Estimate,
+    pub per_rater: Vec<RaterDrift>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RaterDrift {
+    pub rater: String,
+    /// Anchor ratings compared with this rater's own earlier ratings (drift).
+    pub n_same: usize,
+    /// Anchor ratings by a rater new to the transcript, compared with the earlier raters' mean
+    /// (calibration).
+    pub n_new: usize,
+    pub mean_change: Estimate,
+    /// Share of the rater's own earlier ratings given again exactly (intra-rater agreement).
+    pub same_agreement: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdjustedEffect {
+    pub model: String,
+    pub scaffold: String,
+    pub registered: Estimate,
+    pub adjusted: Estimate,
+    pub label_registered: String,
+    pub label_adjusted: String,
+}
+
+/// Items settled by adjudication rounds, and how the plan's rule changed the primary effects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdjudicationResult {
+    pub rule: String,
+    pub rounds: Vec<String>,
+    pub n_items: usize,
+    /// Primary-dimension effects that the rule changed: (model, scaffold, without, with,
+    /// label without, label with).
+    pub changes: Vec<AdjudicationChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdjudicationChange {
+    pub model: String,
+    pub scaffold: String,
+    pub without: Option<f64>,
+    pub with: Option<f64>,
+    pub label_without: String,
+    pub label_with: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -292,6 +366,10 @@ pub struct EffectResult {
     /// Null where too little or degenerate data allow no verdict (`note` says why).
     pub label: Option<Label>,
     pub label_text: String,
+    /// The scaffold's and the baseline's ratings come from different rounds: the effect mixes in
+    /// any drift of the raters between them (see `rounds_analysis`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cross_round: bool,
     #[serde(default)]
     pub note: Option<String>,
 }

@@ -64,17 +64,28 @@ pub(super) fn spec_curve(
         .map(|o| o == "excluded")
         .collect();
     let failed: Vec<bool> = chosen.failed_cells.iter().map(|o| o == "lowest").collect();
+    // Rounds with anchors measured their drift: the drift-adjusted analysis is one more choice.
+    let drift: Vec<bool> = if ctx.drift.is_empty() {
+        vec![false]
+    } else {
+        vec![false, true]
+    };
 
     let mut specifications = Vec::new();
     for aggregation in &aggregations {
         for threshold in &thresholds {
             for &exclude_low_agreement in &low_agreement {
-                for &intention_to_treat in &failed {
+                for (&intention_to_treat, &drift_adjusted) in failed
+                    .iter()
+                    .flat_map(|f| drift.iter().map(move |d| (f, d)))
+                {
                     let spec = Spec {
                         aggregation: aggregation.clone(),
                         threshold: *threshold,
                         exclude_low_agreement,
                         intention_to_treat,
+                        adjudicated: true,
+                        drift_adjusted,
                     };
                     let mut out = vec![efficacy::efficacy(ctx, dim, &spec)];
                     efficacy::adjust_with(&mut out, others, plan);
@@ -134,7 +145,15 @@ pub(super) fn spec_curve(
                                 }
                                 .into(),
                             ),
-                        ],
+                        ]
+                        .into_iter()
+                        .chain(drift_adjusted.then(|| {
+                            (
+                                "rounds".into(),
+                                "drift-adjusted (anchor items)".to_string(),
+                            )
+                        }))
+                        .collect(),
                         estimate,
                         label: ctx
                             .models

@@ -17,10 +17,11 @@ use super::pooling::{self, Rated};
 use super::reliability::agreement;
 use super::results::*;
 use super::spec_curve::spec_curve;
+use crate::blind::round::ItemRole;
 use crate::hash::derive_seed;
 use crate::plan::ProtocolHashes;
 use crate::rate::import::is_judge;
-use crate::study::{Dimension, Family, Scale, Specifications, Study};
+use crate::study::{AdjudicationRule, Dimension, Family, Scale, Specifications, Study};
 
 /// One rating of one transcript on one dimension.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +35,8 @@ pub struct Observation {
     pub rater: String,
     pub dimension: String,
     pub score: f64,
+    /// A new item, an anchor or an adjudication (from the round's key).
+    pub role: ItemRole,
 }
 
 impl Rated for Observation {
@@ -42,6 +45,9 @@ impl Rated for Observation {
     }
     fn round(&self) -> &str {
         &self.round
+    }
+    fn role(&self) -> ItemRole {
+        self.role
     }
 }
 
@@ -101,6 +107,7 @@ pub struct Plan {
     pub scaffold: Option<String>,
     pub contrast: Option<Vec<String>>,
     pub specifications: Specifications,
+    pub adjudication: AdjudicationRule,
 }
 
 impl Plan {
@@ -123,6 +130,7 @@ impl Plan {
             scaffold: a.scaffold.clone(),
             contrast: a.contrast.clone(),
             specifications: a.specifications.clone(),
+            adjudication: a.adjudication,
         }
     }
 
@@ -205,6 +213,10 @@ pub(super) struct Spec {
     pub exclude_low_agreement: bool,
     /// Count planned cells without a transcript as the lowest score (intention to treat).
     pub intention_to_treat: bool,
+    /// Score adjudicated items by the plan's adjudication rule (the registered analysis does).
+    pub adjudicated: bool,
+    /// Subtract each round's drift, measured on its anchor items, from its ratings.
+    pub drift_adjusted: bool,
 }
 
 impl Spec {
@@ -214,6 +226,8 @@ impl Spec {
             threshold: None,
             exclude_low_agreement: false,
             intention_to_treat: false,
+            adjudicated: true,
+            drift_adjusted: false,
         }
     }
 
@@ -232,8 +246,17 @@ pub(super) struct Context<'a> {
     pub input: &'a Input<'a>,
     /// One rating per (transcript, rater, dimension): the earliest round's.
     pub observations: Vec<Observation>,
-    /// Re-ratings from later rounds (test–retest data only).
+    /// Re-ratings from later rounds (test–retest data only), same-rater anchor ratings among
+    /// them.
     pub later: Vec<Observation>,
+    /// Every rating of an anchor item (drift and calibration only).
+    pub anchors: Vec<Observation>,
+    /// The plan's score of each adjudicated (transcript, dimension).
+    pub adjudicated: BTreeMap<(String, String), f64>,
+    /// Adjudication ratings, by round: (round, transcript) pairs.
+    pub adjudication_rounds: BTreeSet<String>,
+    /// Each later round's drift per dimension, measured on its anchors: (round, dimension).
+    pub drift: BTreeMap<(String, String), f64>,
     pub guesses: Vec<Guess>,
     pub texts: Vec<BlindedText>,
     pub models: Vec<String>,
@@ -271,11 +294,27 @@ impl Context<'_> {
                 _ => self.humans.contains(&o.rater),
             };
             if wanted {
+                let shift = if spec.drift_adjusted {
+                    self.drift
+                        .get(&(o.round.clone(), o.dimension.clone()))
+                        .copied()
+                        .unwrap_or(0.0)
+                } else {
+                    0.0
+                };
                 by_cell
                     .entry(o.cell_id.as_str())
                     .or_insert_with(|| (o, Vec::new()))
                     .1
-                    .push(o.score);
+                    .push(o.score - shift);
+            }
+        }
+        // Adjudicated items: the plan's rule gives one score for the pooled aggregations.
+        if spec.adjudicated && !matches!(spec.aggregation, Aggregation::Rater(_)) {
+            for (cell, (_, values)) in by_cell.iter_mut() {
+                if let Some(&v) = self.adjudicated.get(&(cell.to_string(), dim.id.clone())) {
+                    *values = vec![v];
+                }
             }
         }
         let (lowest, top) = spec.bounds(dim);
@@ -527,10 +566,34 @@ fn context<'a>(input: &'a Input<'a>) -> Context<'a> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    let kept_keys: BTreeSet<(&str, &str, &str)> = ratings.kept.iter().map(|o| o.key()).collect();
+    let mut later = ratings.later.clone();
+    later.extend(
+        ratings
+            .anchors
+            .iter()
+            .filter(|a| kept_keys.contains(&a.key()))
+            .cloned(),
+    );
+    let adjudicated = super::drift::adjudicated_scores(
+        &ratings.kept,
+        &ratings.adjudications,
+        &humans,
+        input.plan.adjudication,
+    );
+    let drift = super::drift::round_shifts(&ratings.kept, &ratings.anchors, &humans);
     Context {
         input,
+        adjudication_rounds: ratings
+            .adjudications
+            .iter()
+            .map(|o| o.round.clone())
+            .collect(),
+        adjudicated,
+        drift,
+        anchors: ratings.anchors,
         observations: ratings.kept,
-        later: ratings.later,
+        later,
         guesses: pooling::pool(input.guesses.clone(), &input.rounds).kept,
         texts: pooling::pool(input.texts.clone(), &input.rounds).kept,
         models: study.crossed_models.clone(),
@@ -563,6 +626,10 @@ pub fn analyze(input: &Input<'_>) -> StudyResults {
         .map(|dim| efficacy::efficacy(&ctx, dim, &Spec::registered()))
         .collect();
     efficacy::adjust_families(&mut main, plan);
+    let cross_round = super::drift::cross_round_pairs(&ctx);
+    for e in main.iter_mut().flat_map(|m| m.effects.iter_mut()) {
+        e.cross_round = cross_round.contains(&(e.model.clone(), e.scaffold.clone()));
+    }
     // Re-analyses of one dimension (single raters, specifications) keep the family: under a
     // study-wide family the other dimensions' registered p-values stay in it.
     let others = |i: usize| -> Vec<Option<f64>> {
@@ -633,6 +700,13 @@ pub fn analyze(input: &Input<'_>) -> StudyResults {
         .collect();
 
     let headline = headline(&ctx, &dimensions, &primary, headline_s);
+    let others_primary = study
+        .rubric
+        .dimensions
+        .iter()
+        .position(|d| d.id == primary)
+        .map(others)
+        .unwrap_or_default();
     let human_pairs = |obs: &[Observation]| -> BTreeSet<(String, String)> {
         obs.iter()
             .filter(|o| ctx.humans.contains(&o.rater))
@@ -671,6 +745,7 @@ pub fn analyze(input: &Input<'_>) -> StudyResults {
         blinding: blinding_check(&ctx),
         prereg: input.prereg.clone(),
         headline,
+        rounds_analysis: super::drift::rounds_analysis(&ctx, &main, &cross_round, &others_primary),
     }
 }
 

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::blind::round::ItemRole;
 use crate::analyze::results::{Coverage, PreregCheck, StudyResults};
 use crate::analyze::study::{self, BlindedText, Guess, Observation, Plan};
 use crate::blind::packet::PacketJson;
@@ -433,7 +434,14 @@ pub fn gather(run_dir: &Path, only: Option<&[String]>) -> anyhow::Result<Gathere
                 }
             }
         }
+        let role_of: HashMap<&str, ItemRole> = round
+            .key
+            .items
+            .iter()
+            .map(|i| (i.item_id.as_str(), i.role))
+            .collect();
         g.observations.extend(rows.into_iter().map(|r| Observation {
+            role: role_of.get(r.item_id.as_str()).copied().unwrap_or_default(),
             round: name.clone(),
             cell_id: r.cell_id,
             model: r.model,

@@ -323,7 +323,10 @@ fn command_line(setting: &Setting, value: &str) -> Vec<String> {
     let args: Vec<&str> = match (setting.place, setting.key) {
         (Place::Flag("run"), _) => vec!["run", "."],
         (Place::Flag("judge"), _) => vec!["judge", "round", "--model", "m"],
+        // --threshold belongs to an adjudication round.
+        (Place::Flag("blind"), "--threshold") => vec!["blind", "run", "--adjudicate", "round-1"],
         (Place::Flag("blind"), _) => vec!["blind", "run"],
+        (Place::Flag("rate"), _) => vec!["rate", "--simulate", "p.json", "--out", "o.csv"],
         (Place::Flag("sim serve"), "--latency-ms") => vec!["sim", "serve"],
         (Place::Flag("agree"), _) => vec!["agree", "sheet.csv"],
         (Place::Flag(_), "--seed") => vec!["rate", "--simulate", "p.json", "--out", "o.csv"],

@@ -223,6 +223,7 @@ fn effects(spec: &DimensionSpec) -> Vec<EffectResult> {
                 tost_p_adjusted: p.map(|p| (p * 18.0).min(1.0)),
                 label,
                 label_text: Label::text_of(label, spec.margin),
+                cross_round: false,
                 note: value
                     .is_none()
                     .then(|| "no prompt was rated under both scaffolds".to_string()),
@@ -548,6 +549,7 @@ pub(crate) fn results() -> StudyResults {
                     .into(),
             ],
         },
+        rounds_analysis: None,
     }
 }
 

@@ -1155,6 +1155,7 @@ mod tests {
             tost_p_adjusted: p,
             label: Some(label),
             label_text: label.text(margin),
+            cross_round: false,
             note: None,
         }
     }
@@ -1323,6 +1324,7 @@ mod tests {
             blinding: BlindingCheck::default(),
             prereg: None,
             headline: Headline::default(),
+            rounds_analysis: None,
         }
     }
 
