@@ -189,7 +189,8 @@ pub const GRACE: Setting = float(Place::Flag("run"), "--grace", 0.0, 86_400.0, "
 pub const JUDGE_CONCURRENCY: Setting = int(Place::Flag("judge"), "--concurrency", 1, 10_000, "");
 pub const BLIND_PER_ITEM: Setting = int(Place::Flag("blind"), "--per-item", 1, 1_000, "");
 pub const BLIND_ANCHORS: Setting = int(Place::Flag("blind"), "--anchors", 0, 1_000_000, "");
-pub const BLIND_ANCHOR_SHARE: Setting = float(Place::Flag("blind"), "--anchor-share", 0.0, 10.0, "");
+pub const BLIND_ANCHOR_SHARE: Setting =
+    float(Place::Flag("blind"), "--anchor-share", 0.0, 10.0, "");
 pub const BLIND_THRESHOLD: Setting = int(Place::Flag("blind"), "--threshold", 1, 1_000_000, "");
 pub const RATE_DRIFT: Setting = float(Place::Flag("rate"), "--drift", -2.0, 2.0, "");
 pub const SEED_FLAG: Setting = int(

@@ -11,6 +11,7 @@ mod browser;
 mod collect;
 mod collect_browser;
 mod robust;
+mod rounds;
 mod run;
 mod sim;
 mod study;

@@ -135,18 +135,86 @@ fn anchor_rounds(anchors: &[Observation]) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// Each anchored round's drift per dimension (the point estimate the adjustment subtracts).
+/// How a later round's ratings map onto the earlier rounds' scale, from its anchor items.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Equating {
+    /// The mean change (later minus earlier) over prompts: the shift of levels never seen among
+    /// the anchors.
+    pub mean_change: f64,
+    /// Later level → the earlier ratings' mean over the same quantile band.
+    pub levels: Vec<(f64, f64)>,
+}
+
+impl Equating {
+    /// A later rating on the earlier rounds' scale.
+    pub(super) fn adjust(&self, score: f64) -> f64 {
+        self.levels
+            .iter()
+            .find(|(l, _)| *l == score)
+            .map_or(score - self.mean_change, |(_, v)| *v)
+    }
+}
+
+/// Equipercentile equating of discrete ratings: each later level L takes the quantile band
+/// [P(later < L), P(later ≤ L)] of the anchors' later ratings and maps to the mean of the earlier
+/// ratings' quantile function over that band. Unlike subtracting the mean change it respects
+/// the scale's floor and ceiling, where a drift cannot show.
+fn equipercentile(earlier: &mut [f64], later: &mut [f64]) -> Vec<(f64, f64)> {
+    earlier.sort_by(f64::total_cmp);
+    later.sort_by(f64::total_cmp);
+    let (n1, n2) = (earlier.len() as f64, later.len() as f64);
+    if earlier.is_empty() || later.is_empty() {
+        return Vec::new();
+    }
+    let mut levels: Vec<f64> = later.to_vec();
+    levels.dedup();
+    levels
+        .into_iter()
+        .map(|level| {
+            let lo = later.iter().filter(|v| **v < level).count() as f64 / n2;
+            let hi = later.iter().filter(|v| **v <= level).count() as f64 / n2;
+            let mut sum = 0.0;
+            for (k, v) in earlier.iter().enumerate() {
+                let (a, b) = (k as f64 / n1, (k + 1) as f64 / n1);
+                let overlap = (b.min(hi) - a.max(lo)).max(0.0);
+                sum += overlap * v;
+            }
+            (level, sum / (hi - lo))
+        })
+        .collect()
+}
+
+/// Each anchored round's equating per dimension (what the drift-adjusted specification applies).
 pub(super) fn round_shifts(
     kept: &[Observation],
     anchors: &[Observation],
     humans: &[String],
-) -> BTreeMap<(String, String), f64> {
+) -> BTreeMap<(String, String), Equating> {
     anchor_rounds(anchors)
         .into_iter()
         .filter_map(|(round, dim)| {
             let data = anchor_data(kept, anchors, humans, &round, &dim);
             let (e, _) = over_prompts(&item_changes(&data), 0.95, 2);
-            e.value.map(|v| ((round, dim), v))
+            let mut earlier: Vec<f64> = data
+                .items
+                .values()
+                .flat_map(|(_, first, _)| first.values().copied())
+                .collect();
+            let mut later: Vec<f64> = data
+                .items
+                .values()
+                .flat_map(|(_, _, again)| again.iter().map(|(_, v)| *v))
+                .collect();
+            let levels = equipercentile(&mut earlier, &mut later);
+            e.value.map(|mean_change| {
+                (
+                    (round, dim),
+                    Equating {
+                        mean_change,
+                        levels,
+                    },
+                )
+            })
         })
         .collect()
 }
@@ -363,6 +431,25 @@ mod tests {
         let (e, _) = over_prompts(&[("p1", 0.5)], 0.95, 2);
         assert_eq!(e.value, Some(0.5));
         assert_eq!(e.ci_low, None);
+    }
+
+    #[test]
+    fn equipercentile_equating_maps_bands_of_the_later_scale() {
+        // Earlier 0,0,1,2 ; later 1,1,1,2: later 1 covers quantiles [0, 0.75] → mean of 0,0,1
+        // = 1/3; later 2 covers [0.75, 1] → 2.
+        let levels = equipercentile(&mut [2.0, 0.0, 1.0, 0.0], &mut [1.0, 2.0, 1.0, 1.0]);
+        assert_eq!(levels.len(), 2);
+        assert!((levels[0].1 - 1.0 / 3.0).abs() < 1e-12, "{levels:?}");
+        assert_eq!(levels[1], (2.0, 2.0));
+        let e = Equating {
+            mean_change: 0.25,
+            levels,
+        };
+        assert_eq!(e.adjust(2.0), 2.0);
+        assert_eq!(e.adjust(0.0), -0.25);
+        // No drift: the identity.
+        let same = equipercentile(&mut [0.0, 1.0, 2.0], &mut [2.0, 1.0, 0.0]);
+        assert_eq!(same, vec![(0.0, 0.0), (1.0, 1.0), (2.0, 2.0)]);
     }
 
     #[test]

@@ -148,10 +148,7 @@ pub(super) fn spec_curve(
                         ]
                         .into_iter()
                         .chain(drift_adjusted.then(|| {
-                            (
-                                "rounds".into(),
-                                "drift-adjusted (anchor items)".to_string(),
-                            )
+                            ("rounds".into(), "drift-adjusted (anchor items)".to_string())
                         }))
                         .collect(),
                         estimate,

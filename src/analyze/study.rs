@@ -256,7 +256,7 @@ pub(super) struct Context<'a> {
     /// Adjudication ratings, by round: (round, transcript) pairs.
     pub adjudication_rounds: BTreeSet<String>,
     /// Each later round's drift per dimension, measured on its anchors: (round, dimension).
-    pub drift: BTreeMap<(String, String), f64>,
+    pub drift: BTreeMap<(String, String), super::drift::Equating>,
     pub guesses: Vec<Guess>,
     pub texts: Vec<BlindedText>,
     pub models: Vec<String>,
@@ -294,19 +294,15 @@ impl Context<'_> {
                 _ => self.humans.contains(&o.rater),
             };
             if wanted {
-                let shift = if spec.drift_adjusted {
-                    self.drift
-                        .get(&(o.round.clone(), o.dimension.clone()))
-                        .copied()
-                        .unwrap_or(0.0)
-                } else {
-                    0.0
+                let score = match self.drift.get(&(o.round.clone(), o.dimension.clone())) {
+                    Some(equating) if spec.drift_adjusted => equating.adjust(o.score),
+                    _ => o.score,
                 };
                 by_cell
                     .entry(o.cell_id.as_str())
                     .or_insert_with(|| (o, Vec::new()))
                     .1
-                    .push(o.score - shift);
+                    .push(score);
             }
         }
         // Adjudicated items: the plan's rule gives one score for the pooled aggregations.

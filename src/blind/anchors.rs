@@ -254,7 +254,9 @@ mod tests {
         let mut per_condition: BTreeMap<(&str, &str), usize> = BTreeMap::new();
         for c in &chosen {
             let item = items.iter().find(|i| i.cell_id == c.cell_id).unwrap();
-            *per_condition.entry((item.model, item.scaffold)).or_default() += 1;
+            *per_condition
+                .entry((item.model, item.scaffold))
+                .or_default() += 1;
             // Its earlier raters who are here, and the newcomer.
             for r in item.raters.iter().filter(|r| round_raters.contains(r)) {
                 assert!(c.raters.contains(r), "{c:?}");

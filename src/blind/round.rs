@@ -535,7 +535,10 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
                 .unwrap_or(0),
             redactions,
             removed_characters: removed,
-            role: input.fixed.get(&t.cell_id).map_or_else(ItemRole::default, |f| f.role),
+            role: input
+                .fixed
+                .get(&t.cell_id)
+                .map_or_else(ItemRole::default, |f| f.role),
             from_round: input.fixed.get(&t.cell_id).map(|f| f.from_round.clone()),
         });
     }

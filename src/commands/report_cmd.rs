@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::blind::round::ItemRole;
 use crate::analyze::results::{Coverage, PreregCheck, StudyResults};
 use crate::analyze::study::{self, BlindedText, Guess, Observation, Plan};
 use crate::blind::packet::PacketJson;
+use crate::blind::round::ItemRole;
 use crate::blind::round::PACKETS_DIR;
 use crate::cli::{PreregArgs, ReportArgs};
 use crate::commands::blind_cmd::{BLIND_DIR, read_run_manifest};

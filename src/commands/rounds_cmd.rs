@@ -78,8 +78,7 @@ pub fn plan_anchors(
             .filter(|i| !new_cells.contains(i.cell_id))
             .cloned()
             .collect();
-        for a in anchors::choose_anchors(&candidates, count, raters, per_item as usize, &mut rng)
-        {
+        for a in anchors::choose_anchors(&candidates, count, raters, per_item as usize, &mut rng) {
             ext.extra_cells.push(a.cell_id.clone());
             ext.fixed.insert(
                 a.cell_id,
@@ -179,8 +178,8 @@ pub fn plan_adjudication(
             path.display()
         );
     }
-    let mut reader = csv::Reader::from_path(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut reader =
+        csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let rows: Vec<UnblindedRow> = reader
         .deserialize()
         .enumerate()

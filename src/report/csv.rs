@@ -133,6 +133,9 @@ pub fn efficacy_csv(results: &StudyResults) -> Vec<u8> {
             let notes: Vec<&str> = [
                 cell.and_then(|c| c.note.as_deref()),
                 effect.and_then(|e| e.note.as_deref()),
+                effect
+                    .filter(|e| e.cross_round)
+                    .map(|_| "crosses rounds: scaffold and baseline rated in different rounds"),
             ]
             .into_iter()
             .flatten()

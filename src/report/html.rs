@@ -207,7 +207,16 @@ fn dot_whisker(results: &StudyResults, d: &DimensionResults) -> svg::DotWhisker 
             .iter()
             .map(|e| svg::EffectRow {
                 group: e.model.clone(),
-                label: e.scaffold.clone(),
+                // Cross-round comparisons carry the same mark as in the tables.
+                label: if e.cross_round {
+                    format!(
+                        "{} {}",
+                        e.scaffold,
+                        crate::report::markdown::rounds::CROSS_ROUND_MARK
+                    )
+                } else {
+                    e.scaffold.clone()
+                },
                 estimate: e.effect.value,
                 ci: pair(e.effect.ci_low, e.effect.ci_high),
                 verdict: verdict(e.label),

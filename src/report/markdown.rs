@@ -23,11 +23,13 @@ use super::html::{FigureKind, figure_key, figure_path};
 
 mod agreement;
 mod efficacy;
+pub(crate) mod rounds;
 use crate::analyze::results::{
     DimensionResults, EffectResult, InteractionResult, Label, StudyResults,
 };
 use agreement::agreement;
 use efficacy::efficacy;
+use rounds::rounds;
 
 /// report.md, with the figure files linked.
 pub fn report_markdown(results: &StudyResults) -> String {
@@ -251,6 +253,7 @@ fn render(results: &StudyResults, flavor: Flavor) -> String {
     protocol(&mut out, results);
     agreement(&mut out, results, flavor);
     efficacy(&mut out, results, flavor);
+    rounds(&mut out, results);
     profiles(&mut out, results);
     blinding(&mut out, results);
     prereg(&mut out, results);

@@ -10,9 +10,10 @@ use super::diagnostics::line_col;
 use super::raw::{self, S};
 use super::template::{TemplateVars, check_template, metadata_fields, render_template};
 use super::{
-    AdjudicateOn, AdjudicationRule, Analysis, BatchSettings, Blinding, Diagnostic, Dimension, Family, FingerprintSwitches, Level,
-    ModelSpec, PromptItem, Rubric, Scaffold, Scale, Specifications, Study, StudyError, UserSim,
-    default_audit_permutations, default_identifiability_margin,
+    AdjudicateOn, AdjudicationRule, Analysis, BatchSettings, Blinding, Diagnostic, Dimension,
+    Family, FingerprintSwitches, Level, ModelSpec, PromptItem, Rubric, Scaffold, Scale,
+    Specifications, Study, StudyError, UserSim, default_audit_permutations,
+    default_identifiability_margin,
 };
 use crate::provider::ProviderKind;
 use crate::ranges::{self, Setting, excerpt};

@@ -140,7 +140,11 @@ fn efficacy_dimension(out: &mut String, r: &StudyResults, d: &DimensionResults, 
             .map(|e| {
                 vec![
                     md(&e.model),
-                    md(&e.scaffold),
+                    if e.cross_round {
+                        format!("{} {}", md(&e.scaffold), super::rounds::CROSS_ROUND_MARK)
+                    } else {
+                        md(&e.scaffold)
+                    },
                     count(e.n_pairs),
                     effect(&e.effect),
                     adjusted_p(e.p_value, e.p_adjusted),
@@ -175,6 +179,14 @@ fn efficacy_dimension(out: &mut String, r: &StudyResults, d: &DimensionResults, 
                 .iter()
                 .filter_map(|e| Some((format!("{} / {}", e.model, e.scaffold), e.note.as_ref()?))),
         );
+        if d.effects.iter().any(|e| e.cross_round) {
+            let _ = writeln!(
+                out,
+                "{} The scaffold and the baseline were rated in different rounds: the effect mixes in \
+                 any drift of the raters between them (see \"Rounds, drift and adjudication\").\n",
+                super::rounds::CROSS_ROUND_MARK
+            );
+        }
         let _ = writeln!(
             out,
             "Equivalence margin ±{}: \"equivalent\" needs the adjusted TOST p below {} (the \
