@@ -93,9 +93,12 @@ fn over_prompts(values: &[(&str, f64)], confidence: f64, min_prompts: usize) -> 
 
 /// Anchor ratings of one round on one dimension, against the first ratings of the same
 /// transcripts.
+/// Per transcript: prompt, first ratings by rater, anchor ratings by (rater, score).
+type AnchorItems<'a> = BTreeMap<&'a str, (&'a str, BTreeMap<&'a str, f64>, Vec<(&'a str, f64)>)>;
+
 struct AnchorData<'a> {
     /// Per transcript: prompt, first ratings by rater, anchor ratings by rater.
-    items: BTreeMap<&'a str, (&'a str, BTreeMap<&'a str, f64>, Vec<(&'a str, f64)>)>,
+    items: AnchorItems<'a>,
 }
 
 fn anchor_data<'a>(
@@ -105,7 +108,7 @@ fn anchor_data<'a>(
     round: &str,
     dim: &str,
 ) -> AnchorData<'a> {
-    let mut items: BTreeMap<&str, (&str, BTreeMap<&str, f64>, Vec<(&str, f64)>)> = BTreeMap::new();
+    let mut items: AnchorItems<'a> = BTreeMap::new();
     for a in anchors
         .iter()
         .filter(|a| a.round == round && a.dimension == dim && humans.contains(&a.rater))
@@ -238,7 +241,9 @@ fn drift_result(ctx: &Context<'_>, round: &str, dim: &str) -> Option<DriftResult
     }
     let (mean_change, n_prompts) =
         over_prompts(&item_changes(&data), plan.confidence, plan.min_prompts);
-    let mut per: BTreeMap<&str, (Vec<(&str, f64)>, usize, usize, usize)> = BTreeMap::new();
+    // Per rater: (prompt, change) pairs, own re-ratings, calibration ratings, exact repeats.
+    type PerRater<'a> = BTreeMap<&'a str, (Vec<(&'a str, f64)>, usize, usize, usize)>;
+    let mut per: PerRater<'_> = BTreeMap::new();
     for (prompt, first, again) in data.items.values() {
         let others = mean(&first.values().copied().collect::<Vec<_>>())?;
         for (rater, score) in again {

@@ -200,33 +200,23 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         );
     }
     // A later round: anchors and the confounding record, or an adjudication round.
+    let planned = rounds_cmd::Planned {
+        args,
+        study,
+        earlier: &earlier,
+        raters: &raters,
+        per_item,
+        seed,
+        round: &round_name,
+    };
     let extension = match &args.adjudicate {
-        Some(source) => rounds_cmd::plan_adjudication(
-            args,
-            &args.run_dir,
-            study,
-            &earlier,
-            source,
-            &raters,
-            per_item,
-            seed,
-            &round_name,
-        )?,
+        Some(source) => rounds_cmd::plan_adjudication(&planned, &args.run_dir, source)?,
         None => {
             let new_items: Vec<(&str, &str, &str)> = chosen
                 .iter()
                 .map(|r| (r.cell_id.as_str(), r.model.as_str(), r.scaffold.as_str()))
                 .collect();
-            rounds_cmd::plan_anchors(
-                args,
-                study,
-                &earlier,
-                &new_items,
-                &raters,
-                per_item,
-                seed,
-                &round_name,
-            )
+            rounds_cmd::plan_anchors(&planned, &new_items)
         }
     };
     for cell in &extension.extra_cells {

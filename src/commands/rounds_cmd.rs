@@ -52,16 +52,27 @@ fn earlier_items(earlier: &[(String, Key)]) -> Vec<EarlierItem<'_>> {
 
 /// Anchors for a round of new transcripts (`new_items` as (cell, model, scaffold)), and the
 /// round's confounding with them.
-pub fn plan_anchors(
-    args: &BlindArgs,
-    study: &Study,
-    earlier: &[(String, Key)],
-    new_items: &[(&str, &str, &str)],
-    raters: &[String],
-    per_item: u32,
-    seed: u64,
-    round: &str,
-) -> Extension {
+/// The round being blinded, as anchor and adjudication planning need it.
+pub struct Planned<'a> {
+    pub args: &'a BlindArgs,
+    pub study: &'a Study,
+    pub earlier: &'a [(String, Key)],
+    pub raters: &'a [String],
+    pub per_item: u32,
+    pub seed: u64,
+    pub round: &'a str,
+}
+
+pub fn plan_anchors(p: &Planned<'_>, new_items: &[(&str, &str, &str)]) -> Extension {
+    let Planned {
+        args,
+        study,
+        earlier,
+        raters,
+        per_item,
+        seed,
+        round,
+    } = *p;
     let mut ext = Extension::default();
     let count = anchors::anchor_count(
         new_items.len(),
@@ -150,16 +161,19 @@ pub fn plan_anchors(
 /// An adjudication round: the items of `source` whose human ratings differ by at least the
 /// threshold, each for raters who never rated its transcript.
 pub fn plan_adjudication(
-    args: &BlindArgs,
+    p: &Planned<'_>,
     run_dir: &Path,
-    study: &Study,
-    earlier: &[(String, Key)],
     source: &str,
-    raters: &[String],
-    per_item: u32,
-    seed: u64,
-    round: &str,
 ) -> anyhow::Result<Extension> {
+    let Planned {
+        args,
+        study,
+        earlier,
+        raters,
+        per_item,
+        seed,
+        round,
+    } = *p;
     let Some((_, key)) = earlier.iter().find(|(n, _)| n == source) else {
         bail!(
             "--adjudicate {source}: no round '{source}' in {} (rounds: {})",
