@@ -614,4 +614,28 @@ mod tests {
         close(test.lr, 2.082502175101, 1e-6, "LR");
         assert_eq!((test.df, test.empty_levels.clone()), (2, vec![1]));
     }
+
+    #[test]
+    fn separation_is_reported_and_the_likelihood_ratio_stays_finite() {
+        // Data set A with every rating of model 2 x scaffold 2 at the top level.
+        let mut r = ratings(3, 3, 6, 2, DATA_A);
+        for x in r.iter_mut().filter(|x| x.model == 2 && x.scaffold == 2) {
+            x.level = 2;
+        }
+        let names = Names {
+            models: &["m0".into(), "m1".into(), "m2".into()],
+            scaffolds: &["s0".into(), "s1".into(), "s2".into()],
+            prompts: &[],
+            raters: &[],
+        };
+        let test = latent_interaction_test(&r, &names).unwrap();
+        assert_eq!(test.separation, vec!["model m2 x scaffold s2".to_string()]);
+        assert!(test.lr.is_finite() && test.lr > 0.0 && test.p_value > 0.0);
+        // One level only: nothing to fit.
+        let flat: Vec<Rating> = r.iter().map(|x| Rating { level: 1, ..*x }).collect();
+        assert_eq!(
+            latent_interaction_test(&flat, &NO_NAMES),
+            Err(ClmError::TooFewCategories)
+        );
+    }
 }

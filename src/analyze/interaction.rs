@@ -132,7 +132,7 @@ pub fn robust_interaction_test(blocks: &[Block], draws: usize, seed: u64) -> Opt
     let (count, total) = if exact {
         let total = 1usize << used;
         let count = (0..total)
-            .filter(|mask| statistic_of(&|p| mask >> p & 1 == 1) >= threshold)
+            .filter(|mask| statistic_of(&|p| (mask >> p) & 1 == 1) >= threshold)
             .count();
         (count, total)
     } else {
@@ -141,7 +141,7 @@ pub fn robust_interaction_test(blocks: &[Block], draws: usize, seed: u64) -> Opt
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 rng.set_stream(i as u64);
                 let words: Vec<u64> = (0..used.div_ceil(64)).map(|_| rng.random()).collect();
-                statistic_of(&|p| words[p / 64] >> (p % 64) & 1 == 1) >= threshold
+                statistic_of(&|p| (words[p / 64] >> (p % 64)) & 1 == 1) >= threshold
             })
             .count();
         (count, draws)

@@ -680,6 +680,22 @@ pub fn analyze(input: &Input<'_>) -> StudyResults {
             i.p_holm = p;
         }
     }
+    // Type I shares are order-dependent and on pure noise the interaction's share matches the
+    // model's in 30% of data sets: a share is read as model dependence only when a scale-free
+    // test or a non-removable pair shows it.
+    for d in dimensions.iter_mut() {
+        if interaction::claim(d, plan.alpha()) != Claim::DependsOnModel
+            && let Some(v) = d.variance.as_mut()
+        {
+            v.sentence = format!(
+                "These are Type I shares (η²), which depend on the order of the facets when data \
+                 are unbalanced; no scale-free test or pair of models shows a model x scaffold \
+                 interaction on {}, so its share is not evidence that efficacy depends on the \
+                 model.",
+                d.id
+            );
+        }
+    }
 
     let profiles = ctx
         .models
