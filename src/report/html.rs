@@ -788,7 +788,10 @@ mod tests {
         // Every link opens, every marker closes; none is left as a comment.
         assert_eq!(html.matches("<a ").count(), html.matches("</a>").count());
         assert!(!html.contains("<!-- explore:") && !html.contains("<!-- /explore"));
-        assert!(!html.contains("../explorer"), "figure links are relative to the page");
+        assert!(
+            !html.contains("../explorer"),
+            "figure links are relative to the page"
+        );
         // Outside the section no table cell links.
         let before = &html[..html.find("<h2>Efficacy by dimension</h2>").unwrap()];
         assert!(!before.contains("class=\"explore\""));

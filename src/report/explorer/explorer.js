@@ -534,6 +534,8 @@
   function syncControls() {
     Object.keys(controls).forEach(function (key) {
       var c = controls[key];
+      // The field being typed in keeps its text ("1." is no number yet, but will be).
+      if (c === document.activeElement && c.tagName === 'INPUT') return;
       if (c.tagName === 'SELECT' && state[key] && !Array.prototype.some.call(c.options, function (o) { return o.value === state[key]; })) {
         option(c, state[key], state[key] + ' (not in this explorer)');
       }
