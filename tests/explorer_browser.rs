@@ -422,3 +422,267 @@ async fn hostile_transcripts_and_comments_are_inert_in_the_explorer() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// A synthetic explorer of `n` transcripts: 5 models × 4 scaffolds × n/20 prompts, a system
+/// prompt, a question and a ~2 KB markdown answer each, two human ratings and a judge's.
+fn synthetic_explorer(n: usize) -> blindfold::report::explorer::Explorer {
+    use blindfold::provider::Role;
+    use blindfold::report::explorer::{Dimension, Explorer, Rating, Transcript};
+    const WORDS: &[&str] = &[
+        "verify",
+        "source",
+        "check",
+        "the",
+        "answer",
+        "because",
+        "policy",
+        "tax",
+        "dose",
+        "court",
+        "deadline",
+        "assume",
+        "confidence",
+        "primary",
+        "document",
+        "calculate",
+        "risk",
+        "plan",
+        "user",
+        "step",
+        "evidence",
+        "official",
+        "page",
+        "note",
+        "limit",
+        "which",
+        "could",
+        "should",
+    ];
+    let mut state = 0x9e3779b97f4a7c15u64;
+    let mut next = move |m: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % m as u64) as usize
+    };
+    let text = |words: usize, next: &mut dyn FnMut(usize) -> usize| {
+        let mut out = String::new();
+        for i in 0..words {
+            if i > 0 && i % 40 == 0 {
+                out.push_str(if next(3) == 0 { "\n\n- " } else { "\n\n" });
+            } else if i > 0 {
+                out.push(' ');
+            }
+            let w = WORDS[next(WORDS.len())];
+            if next(25) == 0 {
+                out.push_str(&format!("**{w}**"));
+            } else {
+                out.push_str(w);
+            }
+        }
+        out
+    };
+    let models: Vec<String> = (0..5).map(|i| format!("model-{i}")).collect();
+    let scaffolds: Vec<String> = ["baseline", "verification", "steerability", "both"]
+        .map(String::from)
+        .to_vec();
+    let prompts: Vec<String> = (0..n.div_ceil(20))
+        .map(|i| format!("prompt-{i:04}"))
+        .collect();
+    let dims = [
+        "verification_support",
+        "process_steerability",
+        "uncertainty_disclosure",
+        "helpfulness",
+    ];
+    let mut transcripts = Vec::with_capacity(n);
+    for k in 0..n {
+        let (m, s, p) = (k % 5, (k / 5) % 4, k / 20);
+        let ratings = ["r1", "r2", "judge-model-0"]
+            .iter()
+            .map(|rater| Rating {
+                round: "round-1".into(),
+                rater: rater.to_string(),
+                judge: rater.starts_with("judge-"),
+                scores: (0..4)
+                    .map(|d| Some(((m + s + d + next(3)) % 3) as i64))
+                    .collect(),
+                comment: if next(4) == 0 {
+                    text(12, &mut next)
+                } else {
+                    String::new()
+                },
+                identity_guess: String::new(),
+            })
+            .collect();
+        transcripts.push(Transcript {
+            cell_id: format!("{k:016x}"),
+            model: models[m].clone(),
+            scaffold: scaffolds[s].clone(),
+            prompt: prompts[p].clone(),
+            repeat: 0,
+            messages: vec![
+                (Role::System, text(60, &mut next)),
+                (Role::User, text(40, &mut next)),
+                (Role::Assistant, text(300, &mut next)),
+            ],
+            ratings,
+        });
+    }
+    Explorer {
+        study: "synthetic".into(),
+        models,
+        scaffolds,
+        prompts,
+        dimensions: dims
+            .iter()
+            .map(|d| Dimension {
+                id: d.to_string(),
+                min: 0,
+                max: 2,
+            })
+            .collect(),
+        transcripts,
+    }
+}
+
+/// The benchmark of docs/performance.md: a 10,000-transcript explorer opened in headless
+/// Chromium, its first paint and filtering timed. Run with benches/explorer.sh.
+#[tokio::test]
+#[ignore = "a benchmark; run with benches/explorer.sh"]
+async fn explorer_benchmark() {
+    let Some((chromium, chromedriver)) = tools() else {
+        return;
+    };
+    let n: usize = std::env::var("EXPLORER_TRANSCRIPTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let built = Instant::now();
+    let html = blindfold::report::explorer::explorer_html(&synthetic_explorer(n));
+    let build_s = built.elapsed().as_secs_f64();
+    let page = tmp.path().join("explorer.html");
+    std::fs::write(&page, &html).unwrap();
+    let size_mb = html.len() as f64 / 1e6;
+    let driver = Driver::start(chromium, &chromedriver);
+    let c = driver
+        .session(
+            &tmp.path().join("profile"),
+            &tmp.path().join("dl"),
+            (1400, 900),
+        )
+        .await;
+    with_session(c, move |c| async move {
+        let mut rows = Vec::new();
+        for run in 0..3 {
+            c.goto(&file_url(&page)).await.unwrap();
+            wait_explorer(&c).await;
+            wait_until(
+                &c,
+                "the list's paint",
+                "return window.explorer.timings.list_painted_ms !== null",
+                Duration::from_secs(20),
+            )
+            .await;
+            let t = js(
+                &c,
+                "var p = performance.getEntriesByName('first-contentful-paint')[0]; \
+                 return [p ? p.startTime : null, window.explorer.timings.list_painted_ms, \
+                 window.explorer.timings.script_ms]",
+            )
+            .await;
+            let mut filters = Vec::new();
+            for change in [
+                "{m: 'model-2'}",
+                "{s: 'verification'}",
+                "{d: 'verification_support', min: '1.5'}",
+                "{dis: '2'}",
+                "{q: 'deadline'}",
+                "{sort: 'score', dir: 'desc'}",
+                "{m: '', s: '', d: '', min: '', dis: '', q: '', sort: 'spread'}",
+            ] {
+                let r = js(&c, &format!("return window.explorer.apply({change})")).await;
+                filters.push((change, r["ms"].as_f64().unwrap(), r["count"].as_u64().unwrap()));
+            }
+            // Opening a transcript parses the messages block the first time.
+            let open = js(
+                &c,
+                "var t0 = performance.now(); document.querySelector('.row').click(); \
+                 return performance.now() - t0",
+            )
+            .await;
+            assert_eq!(listed(&c).await.len(), n);
+            rows.push((run, t, filters, open));
+        }
+        eprintln!("explorer benchmark: {n} transcripts, {size_mb:.1} MB page, built in {build_s:.1} s");
+        for (run, t, filters, open) in rows {
+            eprintln!(
+                "run {run}: first contentful paint {:.0} ms, list painted {:.0} ms, script {:.0} ms, first transcript opened {:.0} ms",
+                t[0].as_f64().unwrap_or(f64::NAN),
+                t[1].as_f64().unwrap_or(f64::NAN),
+                t[2].as_f64().unwrap_or(f64::NAN),
+                open.as_f64().unwrap_or(f64::NAN),
+            );
+            for (change, ms, count) in filters {
+                eprintln!("  filter {change}: {ms:.1} ms ({count} listed)");
+            }
+        }
+    })
+    .await;
+}
+
+/// Writes docs/images/explorer-side-by-side.png: the demo's first prompt across the four
+/// scaffolds for sim-alpha. Run with
+/// `cargo test --test integration explorer_screenshot -- --ignored`.
+#[tokio::test]
+#[ignore = "writes docs/images/explorer-side-by-side.png; run on demand"]
+async fn explorer_screenshot() {
+    let Some((chromium, chromedriver)) = tools() else {
+        return;
+    };
+    let (tmp, _, _) = crate::analysis::demo();
+    let explorer = crate::analysis::run_dir().join("report/explorer.html");
+    let driver = Driver::start(chromium, &chromedriver);
+    let c = driver
+        .session(
+            &tmp.path().join("shot"),
+            &tmp.path().join("dl"),
+            (1500, 950),
+        )
+        .await;
+    with_session(c, move |c| async move {
+        c.goto(&file_url(&explorer)).await.unwrap();
+        wait_explorer(&c).await;
+        let first = listed(&c).await[0].clone();
+        let (_, _, prompt) = condition_of(&c, &first).await;
+        let chrome = js(
+            &c,
+            "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]",
+        )
+        .await;
+        let extra = |i: usize| chrome[i].as_u64().unwrap() as u32;
+        c.set_window_size(1500 + extra(0), 950 + extra(1)).await.unwrap();
+        js(
+            &c,
+            &format!(
+                "location.hash = 'view=compare&by=scaffold&cm=sim-alpha&cp=' + encodeURIComponent({})",
+                json!(prompt)
+            ),
+        )
+        .await;
+        wait_until(
+            &c,
+            "the columns",
+            "return document.querySelectorAll('#columns .column').length === 4",
+            Duration::from_secs(5),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = c.screenshot().await.unwrap();
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/images/explorer-side-by-side.png");
+        std::fs::write(&out, png).unwrap();
+        eprintln!("wrote {}", out.display());
+    })
+    .await;
+}

@@ -106,6 +106,9 @@ fn fragment_value(value: &str) -> String {
     out
 }
 
+/// One rating in the index: [transcript, rater, round, scores, comment, guess].
+type IndexRating<'a> = (usize, usize, usize, &'a [Option<i64>], &'a str, &'a str);
+
 /// The index the page's script reads at load: dictionaries and integer columns.
 #[derive(Serialize)]
 struct Index<'a> {
@@ -121,7 +124,7 @@ struct Index<'a> {
     /// Per transcript: [cell id, model, scaffold, prompt, repeat] (indices into the lists).
     t: Vec<(&'a str, usize, usize, usize, u32)>,
     /// Per rating: [transcript, rater, round, scores (null when unanswered), comment, guess].
-    r: Vec<(usize, usize, usize, &'a [Option<i64>], &'a str, &'a str)>,
+    r: Vec<IndexRating<'a>>,
 }
 
 /// Message roles in the bodies block: 0 system, 1 user, 2 assistant.
