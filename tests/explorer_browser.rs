@@ -13,16 +13,10 @@ use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
 use crate::browser::{
-    Driver, assert_quiet_console, beacon_server, blind, hostile_run, js, press, tools, type_text,
-    wait_until, with_session,
+    Driver, assert_quiet_console, beacon_server, blind, file_url, hostile_run, js, press, tools,
+    type_text, wait_until, with_session,
 };
 use crate::util::{blindfold, stderr_of};
-
-fn file_url(path: &Path) -> String {
-    reqwest::Url::from_file_path(path.canonicalize().unwrap())
-        .unwrap()
-        .to_string()
-}
 
 async fn wait_explorer(c: &Client) {
     wait_until(
