@@ -1,6 +1,8 @@
-//! One blinding round, built entirely in memory: redacted items with random ids, the assignment
-//! to raters, every packet file, the key, the identifiability audit and the leak gate's verdict.
-//! Pure: the caller reads the run and writes the files (all at once, or none).
+//! One blinding round: redacted items with random ids, the assignment to raters, the key, the
+//! identifiability audit and the leak gate's verdict on the items. The packet files are rendered
+//! one rater at a time ([`Round::write_files`]), so only one packet is in memory at once.
+//! Pure: the caller reads the run and writes the files (into a folder renamed into place only if
+//! the gate passes).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 

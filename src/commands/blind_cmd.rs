@@ -1,5 +1,7 @@
-//! `blind`: read a run, build a round in memory, check it for leaks, then write the whole round at
-//! once (a temporary folder renamed into place), or nothing.
+//! `blind`: read a run, build a round (items, assignment, key, audit, the gate over every item),
+//! write its packets one rater at a time into a temporary folder as they are rendered (the gate
+//! checks each file), and rename the folder into place only if the gate passed: the whole round,
+//! or nothing but the leak report.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
