@@ -528,6 +528,8 @@ fn blind_and_report_are_the_same_whatever_the_number_of_threads() {
     std::fs::create_dir_all(&moved).unwrap();
     let mut rounds = Vec::new();
     let mut reports = Vec::new();
+    let time =
+        regex::Regex::new(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?").unwrap();
     for threads in ["1", "3"] {
         let output = blindfold()
             .env("RAYON_NUM_THREADS", threads)
@@ -570,9 +572,6 @@ fn blind_and_report_are_the_same_whatever_the_number_of_threads() {
             .output()
             .unwrap();
         assert!(output.status.success(), "{}", stderr_of(&output));
-        let time =
-            regex::Regex::new(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
-                .unwrap();
         let strip = |texts: BTreeMap<String, String>| -> BTreeMap<String, String> {
             texts
                 .into_iter()
