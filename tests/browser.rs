@@ -242,7 +242,7 @@ pub(crate) async fn wait_until(c: &Client, what: &str, script: &str, timeout: Du
     }
 }
 
-fn file_url(path: &Path) -> String {
+pub(crate) fn file_url(path: &Path) -> String {
     reqwest::Url::from_file_path(path.canonicalize().unwrap())
         .unwrap()
         .to_string()

@@ -10,6 +10,7 @@ mod blind;
 mod browser;
 mod collect;
 mod collect_browser;
+mod explorer_browser;
 mod robust;
 mod run;
 mod sim;

@@ -179,7 +179,7 @@ pub fn sha256_base64(text: &str) -> String {
 
 /// JSON for embedding in a `<script type="application/json">` block: `<`, `>` and `&` escaped so
 /// that no text can close the block.
-fn json_for_script<T: Serialize>(value: &T) -> String {
+pub(crate) fn json_for_script<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value)
         .expect("serialisable")
         .replace('<', "\\u003c")

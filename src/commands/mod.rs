@@ -43,6 +43,7 @@ mod demo_cmd;
 mod judge_cmd;
 mod rate_cmds;
 mod report_cmd;
+mod report_explorer;
 mod run_batch;
 mod run_cmds;
 mod signals;

@@ -25,7 +25,7 @@ use crate::study::{self as study_mod, Analysis, Study};
 
 pub const REPORT_DIR: &str = "report";
 
-fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Vec<T>> {
+pub(super) fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Vec<T>> {
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut rows = Vec::new();
@@ -652,6 +652,11 @@ pub fn write_report(run_dir: &Path, results: &StudyResults) -> anyhow::Result<Pa
     for (name, bytes) in report_files(results)? {
         staged.write(&name, &bytes)?;
     }
+    let explorer = super::report_explorer::gather_explorer(run_dir, results)?;
+    staged.write(
+        crate::report::explorer::EXPLORER_FILE,
+        &crate::report::explorer::explorer_html(&explorer),
+    )?;
     staged.commit()?;
     Ok(dir)
 }

@@ -11,8 +11,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStream};
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, TextMergeStream};
 
+use super::explorer;
 use super::format::{self, slug};
 use super::markdown::{SAME, label_texts, markdown_for_html, unreliable_flag};
 use super::svg;
@@ -212,6 +213,12 @@ fn dot_whisker(results: &StudyResults, d: &DimensionResults) -> svg::DotWhisker 
                 ci: pair(e.effect.ci_low, e.effect.ci_high),
                 verdict: verdict(e.label),
                 annotation: e.label_text.clone(),
+                // Relative to figures/, where the figure's file is; `insert_figures` makes it
+                // relative to report.html.
+                link: Some(format!(
+                    "../{}",
+                    explorer::condition_link(&e.model, &e.scaffold, Some(&d.id))
+                )),
             })
             .collect(),
         equivalence_margin: Some(d.margin),
@@ -280,6 +287,8 @@ td .verdict { white-space: normal; }
 .v-inconclusive::before { background: transparent; box-shadow: inset 0 0 0 1.5px currentColor; }
 .v-worse { color: #a6410a; font-weight: 600; }
 strong .verdict { text-decoration: underline; text-underline-offset: 2px; }
+a.explore { color: inherit; text-decoration: none; }
+a.explore:hover, a.explore:focus-visible { text-decoration: underline; text-underline-offset: 2px; }
 footer { margin-top: 3rem; color: #59636e; font-size: 0.82rem; border-top: 1px solid #d8dee4; padding-top: 0.8rem; }
 @media print {
   body { font-size: 10.5pt; }
@@ -295,7 +304,8 @@ footer { margin-top: 3rem; color: #59636e; font-size: 0.82rem; border-top: 1px s
 /// report.html: the report's Markdown rendered, sanitised, with `figures` inlined.
 pub fn report_html(results: &StudyResults, figures: &Figures) -> String {
     let markdown = markdown_for_html(results);
-    let body = sanitise(&render_markdown(&markdown, results));
+    let (html, links) = render_markdown(&markdown, results);
+    let body = insert_links(&sanitise(&html), &links);
     let body = insert_figures(&body, figures);
     let mut out = String::with_capacity(body.len() + STYLE.len() + 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -314,7 +324,8 @@ pub fn report_html(results: &StudyResults, figures: &Figures) -> String {
     out.push_str(&body);
     let _ = writeln!(
         out,
-        "<footer>Interaction-level evidence: blinded ratings of transcripts under fixed \
+        "<footer><p><a href=\"explorer.html\">Read the transcripts</a> in the un-blinded \
+         explorer: each table row and effect above opens it at its condition.</p>Interaction-level evidence: blinded ratings of transcripts under fixed \
          protocols (protocol {}). Not a property of the models; not a measurement of a \
          deployment.</footer>",
         format::html(&format::one_line(&results.protocol_hash))
@@ -327,55 +338,192 @@ pub fn report_html(results: &StudyResults, figures: &Figures) -> String {
 /// exactly a verdict's text, or the flag, becomes `<span class="...">`; in table cells, the
 /// interval after an estimate ("0.21 [0.03, 0.37]") becomes `<span class="ci">`, so that it
 /// can be set apart from the estimate and wrap under it as a unit.
-fn render_markdown(markdown: &str, results: &StudyResults) -> String {
+fn render_markdown(markdown: &str, results: &StudyResults) -> (String, Vec<String>) {
     let labels: HashMap<String, Option<Label>> = label_texts(results).into_iter().collect();
     let flag = unreliable_flag();
     let mut in_cell = false;
-    let events =
-        TextMergeStream::new(Parser::new_ext(markdown, Options::ENABLE_TABLES)).map(|event| {
-            match event {
-                Event::Start(Tag::TableCell) => {
-                    in_cell = true;
-                    event
-                }
-                Event::End(TagEnd::TableCell) => {
-                    in_cell = false;
-                    event
-                }
-                Event::Text(text) => {
-                    if let Some(label) = labels.get(text.as_ref()) {
-                        Event::InlineHtml(CowStr::from(format!(
-                            "<span class=\"verdict {}\">{}</span>",
-                            verdict_class(*label),
-                            format::html(&text)
-                        )))
-                    } else if text.as_ref() == flag {
-                        Event::InlineHtml(CowStr::from(format!(
-                            "<span class=\"flag\">{}</span>",
-                            format::html(&text)
-                        )))
-                    } else if in_cell && text.as_ref() == SAME {
-                        Event::InlineHtml(CowStr::from(format!(
-                            "<span class=\"same\">{SAME}</span>"
-                        )))
-                    } else if let Some((value, ci)) =
-                        in_cell.then(|| split_interval(&text)).flatten()
-                    {
-                        Event::InlineHtml(CowStr::from(format!(
-                            "{} <span class=\"ci\">{}</span>",
-                            format::html(value),
-                            format::html(ci)
-                        )))
-                    } else {
-                        Event::Text(text)
-                    }
-                }
-                other => other,
+    let events = TextMergeStream::new(Parser::new_ext(markdown, Options::ENABLE_TABLES)).collect();
+    let (events, links) = mark_condition_cells(events, results);
+    let events = events.into_iter().map(|event| match event {
+        Event::Start(Tag::TableCell) => {
+            in_cell = true;
+            event
+        }
+        Event::End(TagEnd::TableCell) => {
+            in_cell = false;
+            event
+        }
+        Event::Text(text) => {
+            if let Some(label) = labels.get(text.as_ref()) {
+                Event::InlineHtml(CowStr::from(format!(
+                    "<span class=\"verdict {}\">{}</span>",
+                    verdict_class(*label),
+                    format::html(&text)
+                )))
+            } else if text.as_ref() == flag {
+                Event::InlineHtml(CowStr::from(format!(
+                    "<span class=\"flag\">{}</span>",
+                    format::html(&text)
+                )))
+            } else if in_cell && text.as_ref() == SAME {
+                Event::InlineHtml(CowStr::from(format!("<span class=\"same\">{SAME}</span>")))
+            } else if let Some((value, ci)) = in_cell.then(|| split_interval(&text)).flatten() {
+                Event::InlineHtml(CowStr::from(format!(
+                    "{} <span class=\"ci\">{}</span>",
+                    format::html(value),
+                    format::html(ci)
+                )))
+            } else {
+                Event::Text(text)
             }
-        });
+        }
+        other => other,
+    });
     let mut html = String::with_capacity(markdown.len() * 2);
     pulldown_cmark::html::push_html(&mut html, events);
-    html
+    (html, links)
+}
+
+/// The markers of a table cell's link to the explorer, put in as comments (which the sanitiser
+/// keeps and user text cannot make: the Markdown escapes every '<') and turned into links by
+/// [`insert_links`] after sanitising, which drops every other link.
+const LINK_OPEN: &str = "<!-- explore: ";
+const LINK_CLOSE: &str = "<!-- /explore -->";
+
+/// Marks every cell of the rows of the "Efficacy by dimension" tables that name a model and a
+/// scaffold (their first two cells) as a link to the explorer filtered to that condition, with
+/// the dimension of the table's section. Returns the events and the links, by number.
+fn mark_condition_cells<'a>(
+    events: Vec<Event<'a>>,
+    results: &StudyResults,
+) -> (Vec<Event<'a>>, Vec<String>) {
+    let mut out = Vec::with_capacity(events.len());
+    let mut links = Vec::new();
+    let (mut in_section, mut dimension) = (false, None::<String>);
+    let mut heading: Option<(HeadingLevel, String)> = None;
+    let mut row: Option<Vec<Event<'a>>> = None;
+    for event in events {
+        match &event {
+            Event::Start(Tag::Heading { level, .. }) => heading = Some((*level, String::new())),
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some((level, text)) = heading.take() {
+                    match level {
+                        HeadingLevel::H1 | HeadingLevel::H2 => {
+                            in_section = text == "Efficacy by dimension";
+                            dimension = None;
+                        }
+                        HeadingLevel::H3 => {
+                            dimension = results
+                                .dimensions
+                                .iter()
+                                .any(|d| d.id == text)
+                                .then_some(text);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some((_, text)) = &mut heading {
+                    text.push_str(t);
+                }
+            }
+            _ => {}
+        }
+        let starts_row = matches!(event, Event::Start(Tag::TableRow));
+        let ends_row = matches!(event, Event::End(TagEnd::TableRow));
+        if row.is_none() {
+            if starts_row && in_section {
+                row = Some(vec![event]);
+            } else {
+                out.push(event);
+            }
+            continue;
+        }
+        let cells = row.as_mut().expect("a row");
+        cells.push(event);
+        if !ends_row {
+            continue;
+        }
+        let cells = row.take().unwrap_or_default();
+        let texts = cell_texts(&cells);
+        let condition = (texts.len() >= 2
+            && results.models.contains(&texts[0])
+            && results.scaffolds.contains(&texts[1]))
+        .then(|| explorer::condition_link(&texts[0], &texts[1], dimension.as_deref()));
+        let Some(link) = condition else {
+            out.extend(cells);
+            continue;
+        };
+        let n = links.len();
+        links.push(link);
+        for e in cells {
+            if matches!(e, Event::End(TagEnd::TableCell)) {
+                out.push(Event::InlineHtml(CowStr::from(LINK_CLOSE)));
+            }
+            let open = matches!(e, Event::Start(Tag::TableCell));
+            out.push(e);
+            if open {
+                out.push(Event::InlineHtml(CowStr::from(format!(
+                    "{LINK_OPEN}{n} -->"
+                ))));
+            }
+        }
+    }
+    if let Some(cells) = row {
+        out.extend(cells);
+    }
+    (out, links)
+}
+
+/// The plain text of each cell of a table row's events.
+fn cell_texts(events: &[Event<'_>]) -> Vec<String> {
+    let mut texts = Vec::new();
+    for e in events {
+        match e {
+            Event::Start(Tag::TableCell) => texts.push(String::new()),
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(last) = texts.last_mut() {
+                    last.push_str(t);
+                }
+            }
+            _ => {}
+        }
+    }
+    texts
+}
+
+/// Turns the sanitised page's link markers into links to the explorer: an open marker names
+/// one of `links` by number, so no text can make a link to anywhere else.
+fn insert_links(html: &str, links: &[String]) -> String {
+    let mut out = String::with_capacity(html.len() + links.len() * 64);
+    let mut rest = html;
+    while let Some(start) = rest.find("<!-- ") {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        if let Some(after) = tail.strip_prefix(LINK_CLOSE) {
+            out.push_str("</a>");
+            rest = after;
+            continue;
+        }
+        let link = tail.strip_prefix(LINK_OPEN).and_then(|t| {
+            let end = t.find(" -->")?;
+            let link = links.get(t[..end].parse::<usize>().ok()?)?;
+            Some((link, &t[end + " -->".len()..]))
+        });
+        match link {
+            Some((link, after)) => {
+                let _ = write!(out, "<a class=\"explore\" href=\"{}\">", format::html(link));
+                rest = after;
+            }
+            None => {
+                out.push_str("<!-- ");
+                rest = &tail["<!-- ".len()..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// "0.21 [0.03, 0.37]" -> ("0.21", "[0.03, 0.37]"); None for anything else.
@@ -429,6 +577,10 @@ fn sanitise(html: &str) -> String {
         .to_string()
 }
 
+/// A figure's link to the explorer, as written in its file under figures/ and inline.
+const FIGURE_LINK: &str = "href=\"../explorer.html#";
+const INLINE_LINK: &str = "href=\"explorer.html#";
+
 /// Replaces each `<!-- figure: KEY -->` with its SVG; a placeholder without a figure becomes a
 /// visible note rather than silently nothing.
 fn insert_figures(html: &str, figures: &Figures) -> String {
@@ -447,7 +599,7 @@ fn insert_figures(html: &str, figures: &Figures) -> String {
         match figures.by_key.get(key) {
             Some((_, svg)) => {
                 out.push_str("<figure>\n");
-                out.push_str(svg.trim_end());
+                out.push_str(&svg.trim_end().replace(FIGURE_LINK, INLINE_LINK));
                 out.push_str("\n</figure>");
             }
             None => {
@@ -509,7 +661,7 @@ mod tests {
         assert_eq!(html.matches("<svg ").count(), figs.len());
         assert_eq!(html.matches("<figure>").count(), figs.len());
         for (_, svg) in figs.files() {
-            assert!(html.contains(svg.trim_end()));
+            assert!(html.contains(&svg.trim_end().replace(FIGURE_LINK, INLINE_LINK)));
         }
         // No Markdown image survives into the page.
         assert!(!html.contains("figures/"));
@@ -607,6 +759,57 @@ mod tests {
     }
 
     #[test]
+    fn efficacy_cells_and_effect_points_link_to_the_explorer() {
+        let r = fixture::results();
+        let html = report();
+        let section = &html[html.find("<h2>Efficacy by dimension</h2>").unwrap()..];
+        let section = &section[..section[4..].find("<h2>").unwrap() + 4];
+        let d = &r.dimensions[0];
+        let c = &d.cells[0];
+        let link = explorer::condition_link(&c.model, &c.scaffold, Some(&d.id));
+        let anchor = format!("<a class=\"explore\" href=\"{}\">", format::html(&link));
+        // Every cell of the condition's row in the means table...
+        assert_eq!(section.matches(&anchor).count(), 5, "{anchor}");
+        // ... and in the effects table.
+        let e = &d.effects[0];
+        let link = explorer::condition_link(&e.model, &e.scaffold, Some(&d.id));
+        let anchor = format!("<a class=\"explore\" href=\"{}\">", format::html(&link));
+        assert!(section.matches(&anchor).count() >= 5 + 9, "{anchor}");
+        let e = &d.effects[0];
+        let point = format!(
+            "<a href=\"{}\">",
+            format::html(&explorer::condition_link(
+                &e.model,
+                &e.scaffold,
+                Some(&d.id)
+            ))
+        );
+        assert!(section.contains(&point), "{point}");
+        // Every link opens, every marker closes; none is left as a comment.
+        assert_eq!(html.matches("<a ").count(), html.matches("</a>").count());
+        assert!(!html.contains("<!-- explore:") && !html.contains("<!-- /explore"));
+        assert!(
+            !html.contains("../explorer"),
+            "figure links are relative to the page"
+        );
+        // Outside the section no table cell links.
+        let before = &html[..html.find("<h2>Efficacy by dimension</h2>").unwrap()];
+        assert!(!before.contains("class=\"explore\""));
+    }
+
+    #[test]
+    fn link_markers_only_name_links_the_page_made() {
+        let links = vec!["explorer.html#m=a".to_string()];
+        assert_eq!(
+            insert_links(
+                "<!-- explore: 0 -->x<!-- /explore --><!-- explore: 7 --><!-- other -->",
+                &links
+            ),
+            "<a class=\"explore\" href=\"explorer.html#m=a\">x</a><!-- explore: 7 --><!-- other -->"
+        );
+    }
+
+    #[test]
     fn intervals_in_cells_are_split_from_their_estimates() {
         let cases: &[(&str, Option<(&str, &str)>)] = &[
             ("0.21 [0.03, 0.37]", Some(("0.21", "[0.03, 0.37]"))),
@@ -637,7 +840,10 @@ mod tests {
         let html = report_html(&r, &figures(&r));
         assert!(!html.to_lowercase().contains("<script"));
         assert!(!html.contains("<img"));
-        assert!(!html.contains("href="));
+        for link in html.split("href=\"").skip(1) {
+            let link = &link[..link.find('"').unwrap()];
+            assert!(link.starts_with("explorer.html"), "{link}");
+        }
         assert!(!html.contains("<svg onload"));
         // The sentence's fake placeholder is text, not a second heatmap.
         assert_eq!(html.matches("<figure>").count(), 9);
@@ -652,6 +858,8 @@ mod tests {
         r.blinding = Default::default();
         for d in &mut r.dimensions {
             d.interaction = None;
+            d.latent = None;
+            d.kinds.clear();
             d.sensitivity.clear();
             d.effects.clear();
             d.spec_curve = None;

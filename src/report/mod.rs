@@ -2,6 +2,7 @@
 //! evidence. Renderers are pure (results in, bytes out); `commands` writes the files.
 
 pub mod csv;
+pub mod explorer;
 mod format;
 pub mod html;
 pub mod latex;

@@ -69,6 +69,9 @@ pub struct EffectRow {
     pub verdict: Verdict,
     /// Free text shown at the right, e.g. "raised to ceiling".
     pub annotation: String,
+    /// Where the row's mark links (the explorer filtered to its condition), if anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 /// Effects versus baseline with confidence intervals, grouped.
@@ -1559,6 +1562,26 @@ pub fn dot_whisker(spec: &DotWhisker) -> String {
                 );
             }
             let colour = l.row.verdict.colour();
+            if let Some(link) = &l.row.link {
+                // The whole row of the plot is the link's target, not just the small marker.
+                let _ = write!(
+                    body,
+                    r#"<a href="{}"><title>{}</title>"#,
+                    esc(link),
+                    esc(&format!(
+                        "Read the transcripts: {} / {}",
+                        l.row.group, l.row.label
+                    ))
+                );
+                rect(
+                    &mut body,
+                    plot_left,
+                    l.top,
+                    plot_right - plot_left,
+                    l.height,
+                    r#"fill="transparent""#,
+                );
+            }
             if let Some((a, b)) = finite_ci(l.row.ci) {
                 let stroke = format!(r#"stroke="{colour}" stroke-width="1.8""#);
                 line(&mut body, sx(a), cy, sx(b), cy, &stroke);
@@ -1575,6 +1598,9 @@ pub fn dot_whisker(spec: &DotWhisker) -> String {
                     "n/a",
                     &format!(r#"font-size="11" font-style="italic" fill="{MUTED}""#),
                 ),
+            }
+            if l.row.link.is_some() {
+                body.push_str("</a>");
             }
         }
     }
@@ -2241,15 +2267,23 @@ mod tests {
             "NaN",
             "inf",
             "<script",
-            "href",
+            "xlink:href",
             "@import",
             "<image",
             "<foreignObject",
         ] {
             assert!(!svg.contains(bad), "output contains {bad:?}");
         }
-        // The only URL is the namespace.
+        // The only URL is the namespace; links are relative, to the explorer.
         assert_eq!(svg.matches("http").count(), 1);
+        for link in svg.split("href=\"").skip(1) {
+            let link = &link[..link.find('"').unwrap()];
+            assert!(
+                link.starts_with("../explorer.html#") || link.starts_with("x.html#"),
+                "{link}"
+            );
+            assert!(!link.contains(':') && !link.contains('<'), "{link}");
+        }
         // Every url(#...) reference resolves inside the document.
         for part in svg.split("url(#").skip(1) {
             let id = &part[..part.find(')').unwrap()];
@@ -2344,6 +2378,7 @@ mod tests {
             ci,
             verdict,
             annotation: annotation.into(),
+            link: None,
         }
     }
 
@@ -2943,6 +2978,17 @@ mod tests {
     }
 
     #[test]
+    fn dot_whisker_rows_link_where_asked() {
+        let mut spec = typical_dot_whisker();
+        spec.rows[0].link = Some("../explorer.html#m=a&s=\"x\"".into());
+        let svg = dot_whisker(&spec);
+        check_document(&svg);
+        assert_eq!(svg.matches("<a href=").count(), 1);
+        assert!(svg.contains(r#"<a href="../explorer.html#m=a&amp;s=&quot;x&quot;"><title>"#));
+        assert!(!dot_whisker(&typical_dot_whisker()).contains("<a "));
+    }
+
+    #[test]
     fn dot_whisker_zero_line_sits_at_zero() {
         let svg = dot_whisker(&typical_dot_whisker());
         let doc = check_document(&svg);
@@ -3244,7 +3290,7 @@ mod tests {
                     rows: rows
                         .into_iter()
                         .map(|(group, label, estimate, ci, verdict, annotation)| EffectRow {
-                            group, label, estimate, ci, verdict, annotation,
+                            group, label, estimate, ci, verdict, annotation, link: Some("x.html#a&b".into()),
                         })
                         .collect(),
                     equivalence_margin: margin,
