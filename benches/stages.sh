@@ -2,7 +2,9 @@
 # Every stage at scale (on demand, not part of the test suite). Builds the release binary, runs the
 # default study's three simulated models x the baseline scaffold x 15 prompts x R repeats (45 R
 # cells) against `blindfold sim serve --latency-ms 0` in a separate process, and measures each
-# stage's wall time and peak resident memory with /usr/bin/time -v. Prints one table.
+# stage's wall time and peak resident memory with /usr/bin/time -v: run, status, blind (10 raters,
+# dual coding), simulated rating of every packet (`rate --simulate`, one process per rater, timed
+# together), unblind and report on the same run folder. Prints one table.
 #
 #   bash benches/stages.sh                  run at ~1k, 10k and 100k cells; dry run and plan at 1M and 1.8M
 #   RUN_CELLS="1000 10000" PLAN_CELLS=1000000 bash benches/stages.sh
@@ -14,6 +16,7 @@ cd "$(dirname "$0")/.."
 run_sizes=${RUN_CELLS:-"1000 10000 100000"}
 plan_sizes=${PLAN_CELLS:-"1000000 1800000"}
 concurrency=64
+raters=r1,r2,r3,r4,r5,r6,r7,r8,r9,r10
 
 # BLINDFOLD_BIN runs another binary instead (to try the script out on a debug build).
 if [ -z "${BLINDFOLD_BIN:-}" ]; then
@@ -64,11 +67,13 @@ for n in $run_sizes; do
   ok=$(grep -c '"status":"ok"' "$dir/runs/r/transcripts.jsonl")
   [ "$ok" -eq "$cells" ] || { echo "run at $cells cells: only $ok ok" >&2; exit 1; }
   measure status $cells "$bin" -q status "$dir/runs/r"
-  # Other stages go here, on the same run folder, one `measure` each:
-  #   measure blind   $cells "$bin" -q blind "$dir/runs/r" --raters r1,...,r10 --seed 1
-  #   measure rate    $cells "$bin" -q rate simulate ...
-  #   measure unblind $cells "$bin" -q unblind ...
-  #   measure report  $cells "$bin" -q report ...
+  # Blind for 10 raters with dual coding, rate every packet with a simulated rater, un-blind the
+  # ten ratings files and report, all on the same run folder.
+  measure blind $cells "$bin" -q blind "$dir/runs/r" --raters "$raters" --per-item 2 --seed 1
+  round="$dir/runs/r/blind/round-1"
+  measure rate $cells bash -c 'for r in ${2//,/ }; do "$0" -q rate --simulate "$1/packets/$r.json" --out "$1/ratings-$r.csv" --seed 7 || exit 1; done' "$bin" "$round" "$raters"
+  measure unblind $cells bash -c '"$0" -q unblind "$1" "$1"/ratings-*.csv' "$bin" "$round"
+  measure report $cells "$bin" -q report "$dir/runs/r"
   rm -rf "$dir"
 done
 

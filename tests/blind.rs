@@ -496,3 +496,108 @@ fn reasoning_content_never_reaches_the_packets() {
         );
     }
 }
+
+/// Every file under `dir`, relative path → text, with `replace` pairs substituted (timestamps
+/// and what depends on them).
+fn texts_under(dir: &Path, replace: &[(String, &str)]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for path in files_in(&d) {
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let mut text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            for (from, to) in replace {
+                text = text.replace(from.as_str(), to);
+            }
+            let name = path.strip_prefix(dir).unwrap().display().to_string();
+            out.insert(name, text);
+        }
+    }
+    out
+}
+
+/// Speed does not change results: the audit's permutations, redaction and the report's
+/// resampling run on several threads, each task drawing from its own seeded stream.
+#[test]
+fn blind_and_report_are_the_same_whatever_the_number_of_threads() {
+    let (_study, run) = tiny_run();
+    let moved = run.parent().unwrap().join("aside");
+    std::fs::create_dir_all(&moved).unwrap();
+    let mut rounds = Vec::new();
+    let mut reports = Vec::new();
+    let time =
+        regex::Regex::new(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?").unwrap();
+    for threads in ["1", "3"] {
+        let output = blindfold()
+            .env("RAYON_NUM_THREADS", threads)
+            .arg("blind")
+            .arg(&run)
+            .args(["--seed", "5", "--round", "x"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        let round = run.join("blind/x");
+        let key = json(&round.join("key.json"));
+        let created = key["created_at"].as_str().unwrap().to_string();
+        let sha = blindfold::hash::sha256_hex(&std::fs::read(round.join("key.json")).unwrap());
+        let mut ratings = Vec::new();
+        for rater in key["raters"].as_array().unwrap() {
+            let rater = rater.as_str().unwrap();
+            let out = round.join(format!("ratings-{rater}.csv"));
+            let output = blindfold()
+                .arg("rate")
+                .arg("--simulate")
+                .arg(round.join(format!("packets/{rater}.json")))
+                .arg("--out")
+                .arg(&out)
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{}", stderr_of(&output));
+            ratings.push(out);
+        }
+        let output = blindfold()
+            .arg("unblind")
+            .arg(&round)
+            .args(&ratings)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        let output = blindfold()
+            .env("RAYON_NUM_THREADS", threads)
+            .arg("report")
+            .arg(&run)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        let strip = |texts: BTreeMap<String, String>| -> BTreeMap<String, String> {
+            texts
+                .into_iter()
+                .map(|(k, v)| (k, time.replace_all(&v, "[TIME]").into_owned()))
+                .collect()
+        };
+        let replace = [(created, "[CREATED]"), (sha, "[KEY-SHA]")];
+        rounds.push(strip(texts_under(&round, &replace)));
+        reports.push(strip(texts_under(&run.join("report"), &replace)));
+        std::fs::rename(run.join("blind"), moved.join(threads)).unwrap();
+        std::fs::rename(run.join("report"), moved.join(format!("report-{threads}"))).unwrap();
+    }
+    assert!(rounds[0].contains_key("key.json") && rounds[0].contains_key("unblinded.csv"));
+    for (name, text) in &rounds[0] {
+        assert!(
+            rounds[1].get(name) == Some(text),
+            "{name} differs with 3 threads"
+        );
+    }
+    assert_eq!(rounds[0].len(), rounds[1].len());
+    assert!(reports[0].contains_key("results.json"));
+    for (name, text) in &reports[0] {
+        assert!(
+            reports[1].get(name) == Some(text),
+            "report/{name} differs with 3 threads"
+        );
+    }
+    assert_eq!(reports[0].len(), reports[1].len());
+}

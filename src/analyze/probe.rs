@@ -17,9 +17,11 @@ use std::collections::HashMap;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::intervals;
+use crate::hash::derive_seed;
 
 /// One item as raters see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,7 +40,11 @@ pub struct ProbeDoc {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeResult {
     pub method: String,
+    /// Items audited (a sample, when `sampled_from` is set).
     pub n_items: usize,
+    /// The number of items the sample was drawn from, above [`MAX_ITEMS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_from: Option<usize>,
     pub n_groups: usize,
     pub folds: usize,
     pub accuracy: f64,
@@ -56,6 +62,8 @@ pub struct ProbeResult {
 
 pub const FOLDS: usize = 5;
 pub const PERMUTATIONS: usize = 199;
+/// The most items one audit classifies; larger sets are sampled (see [`identifiability`]).
+pub const MAX_ITEMS: usize = 2_000;
 const BUCKETS: u32 = 1 << 18;
 
 fn hash(s: &str, salt: u64) -> u32 {
@@ -147,41 +155,56 @@ fn style_features(doc: &ProbeDoc) -> Vec<u32> {
         .collect()
 }
 
-/// Out-of-fold predictions of multinomial naive Bayes: class counts over all items once, each
-/// fold's own counts subtracted for its items.
-fn predict(docs: &[Vec<u32>], labels: &[usize], classes: usize, folds: &[usize]) -> Vec<usize> {
-    let mut vocabulary: HashMap<u32, usize> = HashMap::new();
-    let ids: Vec<Vec<usize>> = docs
+/// Each item's features as dense vocabulary ids (shared by every fit: the vocabulary does not
+/// depend on the labels), and the vocabulary's size.
+fn vocabulary_ids(docs: &[Vec<u32>]) -> (Vec<Vec<u32>>, usize) {
+    let mut vocabulary: HashMap<u32, u32> = HashMap::new();
+    let ids = docs
         .iter()
         .map(|d| {
             d.iter()
                 .map(|f| {
-                    let next = vocabulary.len();
+                    let next = vocabulary.len() as u32;
                     *vocabulary.entry(*f).or_insert(next)
                 })
                 .collect()
         })
         .collect();
-    let v = vocabulary.len();
-    let mut counts = vec![0.0f64; v * classes];
+    (ids, vocabulary.len())
+}
+
+/// Out-of-fold predictions of multinomial naive Bayes: class counts over all items once, each
+/// fold's own counts subtracted for its items. `ids` are dense feature ids below `v`.
+fn predict(
+    ids: &[Vec<u32>],
+    v: usize,
+    labels: &[usize],
+    classes: usize,
+    folds: &[usize],
+) -> Vec<usize> {
+    // Whole counts (u32: half the memory of f64, so more of the table stays in cache). A
+    // feature's counts over all items and its held-out fold's own counts sit side by side
+    // (`width` = 2 × classes), so scoring a feature touches one cache line, not two.
+    let width = 2 * classes;
+    let mut counts = vec![0u32; v * width];
     let mut totals = vec![0.0f64; classes];
     let mut priors = vec![0.0f64; classes];
     for (doc, &c) in ids.iter().zip(labels) {
         priors[c] += 1.0;
         for &f in doc {
-            counts[f * classes + c] += 1.0;
-            totals[c] += 1.0;
+            counts[f as usize * width + c] += 1;
         }
+        totals[c] += doc.len() as f64;
     }
     // Counts are whole numbers: their logarithms come from one table (the same values `ln`
     // gives, looked up instead of computed for every feature of every item in every fold).
-    let largest = counts.iter().fold(0.0f64, |a, &b| a.max(b)) as usize;
+    let largest = counts.iter().copied().max().unwrap_or(0) as usize;
     let ln_of: Vec<f64> = (0..=largest + 1).map(|k| (k as f64).ln()).collect();
-    // The held-out fold's own counts, dense and cleared after each fold.
-    let mut own = vec![0.0f64; v * classes];
-    let mut predictions = vec![0; docs.len()];
+    let mut predictions = vec![0; ids.len()];
+    let mut scores = vec![0.0f64; classes];
+    let mut denominators = vec![0.0f64; classes];
     for fold in 0..FOLDS {
-        let held: Vec<usize> = (0..docs.len()).filter(|&i| folds[i] == fold).collect();
+        let held: Vec<usize> = (0..ids.len()).filter(|&i| folds[i] == fold).collect();
         if held.is_empty() {
             continue;
         }
@@ -191,25 +214,36 @@ fn predict(docs: &[Vec<u32>], labels: &[usize], classes: usize, folds: &[usize])
             let c = labels[i];
             own_priors[c] += 1.0;
             for &f in &ids[i] {
-                own[f * classes + c] += 1.0;
-                own_totals[c] += 1.0;
+                counts[f as usize * width + classes + c] += 1;
             }
+            own_totals[c] += ids[i].len() as f64;
         }
         let n_train: f64 = priors.iter().sum::<f64>() - own_priors.iter().sum::<f64>();
+        for c in 0..classes {
+            denominators[c] = (totals[c] - own_totals[c] + v as f64).ln();
+        }
         for &i in &held {
-            let mut best = (f64::NEG_INFINITY, 0);
+            scores.fill(0.0);
+            // One pass over the item's features, every class's counts of a feature side by side.
+            for &f in &ids[i] {
+                let at = f as usize * width;
+                for c in 0..classes {
+                    let n = counts[at + c] - counts[at + classes + c];
+                    scores[c] += ln_of[n as usize + 1];
+                }
+            }
+            let features = ids[i].len() as f64;
             for c in 0..classes {
                 let prior = priors[c] - own_priors[c];
-                if prior <= 0.0 {
-                    continue;
-                }
-                let denominator = (totals[c] - own_totals[c] + v as f64).ln();
-                let mut score = (prior / n_train).ln();
-                for &f in &ids[i] {
-                    let n = counts[f * classes + c] - own[f * classes + c];
-                    score += ln_of[n as usize + 1] - denominator;
-                }
-                if score > best.0 {
+                scores[c] = if prior > 0.0 {
+                    (prior / n_train).ln() + scores[c] - features * denominators[c]
+                } else {
+                    f64::NEG_INFINITY
+                };
+            }
+            let mut best = (f64::NEG_INFINITY, 0);
+            for (c, &score) in scores.iter().enumerate() {
+                if priors[c] - own_priors[c] > 0.0 && score > best.0 {
                     best = (score, c);
                 }
             }
@@ -217,7 +251,7 @@ fn predict(docs: &[Vec<u32>], labels: &[usize], classes: usize, folds: &[usize])
         }
         for &i in &held {
             for &f in &ids[i] {
-                own[f * classes + labels[i]] = 0.0;
+                counts[f as usize * width + classes + labels[i]] = 0;
             }
         }
     }
@@ -253,7 +287,67 @@ fn accuracy(predictions: &[usize], labels: &[usize]) -> f64 {
 
 /// Cross-validated identifiability of `docs`' labels. `None` with fewer than two classes, or
 /// fewer than two groups per fold.
+///
+/// Above [`MAX_ITEMS`] items the audit runs on a seeded random sample of that many (every item
+/// equally likely, so groups keep their share): the cost of the permutations grows with the
+/// items, and a sample of this size already detects any style a rater could learn. Each
+/// permutation draws from its own stream, derived from `seed` and its index, so the figures are
+/// the same whatever the number of threads that compute them.
 pub fn identifiability(
+    docs: &[ProbeDoc],
+    classes: usize,
+    confidence: f64,
+    seed: u64,
+    permutations: usize,
+) -> Option<ProbeResult> {
+    match sample(docs.len(), seed) {
+        Some(chosen) => {
+            let sampled: Vec<ProbeDoc> = chosen.iter().map(|&i| docs[i].clone()).collect();
+            identifiability_of_sample(
+                &sampled,
+                docs.len(),
+                classes,
+                confidence,
+                seed,
+                permutations,
+            )
+        }
+        None => identifiability_of(docs, classes, confidence, seed, permutations),
+    }
+}
+
+/// The items the audit of `n` items looks at, sorted: `None` (all of them) up to [`MAX_ITEMS`],
+/// else a seeded random sample of that many. Callers with large items build only these.
+pub fn sample(n: usize, seed: u64) -> Option<Vec<usize>> {
+    (n > MAX_ITEMS).then(|| {
+        let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(&["sample", &seed.to_string()]));
+        let mut chosen = rand::seq::index::sample(&mut rng, n, MAX_ITEMS).into_vec();
+        chosen.sort_unstable();
+        chosen
+    })
+}
+
+/// [`identifiability`] of `docs`, a sample (from [`sample`]) of `of` items.
+pub fn identifiability_of_sample(
+    docs: &[ProbeDoc],
+    of: usize,
+    classes: usize,
+    confidence: f64,
+    seed: u64,
+    permutations: usize,
+) -> Option<ProbeResult> {
+    let mut result = identifiability_of(docs, classes, confidence, seed, permutations)?;
+    if of > docs.len() {
+        result.sampled_from = Some(of);
+        result.method.push_str(&format!(
+            "; on a random sample of {} of the {of} items",
+            docs.len()
+        ));
+    }
+    Some(result)
+}
+
+fn identifiability_of(
     docs: &[ProbeDoc],
     classes: usize,
     confidence: f64,
@@ -278,31 +372,40 @@ pub fn identifiability(
     if present < 2 || group_labels.len() < 2 * FOLDS {
         return None;
     }
-    let text: Vec<Vec<u32>> = docs.iter().map(|d| text_features(&d.text)).collect();
-    let style: Vec<Vec<u32>> = docs.iter().map(style_features).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let text_raw: Vec<Vec<u32>> = docs.par_iter().map(|d| text_features(&d.text)).collect();
+    let (text, v_text) = vocabulary_ids(&text_raw);
+    drop(text_raw);
+    let style_raw: Vec<Vec<u32>> = docs.iter().map(style_features).collect();
+    let (style, v_style) = vocabulary_ids(&style_raw);
 
     let run = |group_labels: &[usize], rng: &mut ChaCha8Rng| {
         let labels: Vec<usize> = groups.iter().map(|&g| group_labels[g]).collect();
         let fold_of = grouped_folds(group_labels, classes, rng);
         let folds: Vec<usize> = groups.iter().map(|&g| fold_of[g]).collect();
-        let by_text = predict(&text, &labels, classes, &folds);
-        let by_style = predict(&style, &labels, classes, &folds);
+        let by_text = predict(&text, v_text, &labels, classes, &folds);
+        let by_style = predict(&style, v_style, &labels, classes, &folds);
         let (a_text, a_style) = (accuracy(&by_text, &labels), accuracy(&by_style, &labels));
         let best = if a_text >= a_style { by_text } else { by_style };
         (labels, best, a_text, a_style)
     };
-    let (labels, predictions, text_accuracy, style_accuracy) = run(&group_labels, &mut rng);
+    let (labels, predictions, text_accuracy, style_accuracy) =
+        run(&group_labels, &mut ChaCha8Rng::seed_from_u64(seed));
     let observed = text_accuracy.max(style_accuracy);
-    let mut at_least = 0;
-    let mut shuffled = group_labels.clone();
-    for _ in 0..permutations {
-        shuffled.shuffle(&mut rng);
-        let (_, _, a, b) = run(&shuffled, &mut rng);
-        if a.max(b) >= observed - 1e-12 {
-            at_least += 1;
-        }
-    }
+    let seed_text = seed.to_string();
+    let at_least = (0..permutations)
+        .into_par_iter()
+        .filter(|p| {
+            let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(&[
+                "permutation",
+                &seed_text,
+                &p.to_string(),
+            ]));
+            let mut shuffled = group_labels.clone();
+            shuffled.shuffle(&mut rng);
+            let (_, _, a, b) = run(&shuffled, &mut rng);
+            a.max(b) >= observed - 1e-12
+        })
+        .count();
     let correct = predictions
         .iter()
         .zip(&labels)
@@ -320,6 +423,7 @@ pub fn identifiability(
              permutation p-value from {permutations} shuffles of the labels between groups"
         ),
         n_items: docs.len(),
+        sampled_from: None,
         n_groups: group_labels.len(),
         folds: FOLDS,
         accuracy: observed,

@@ -29,7 +29,7 @@ fn boot(
     ctx: &Context<'_>,
     groups: &[Vec<usize>],
     seed: &[&str],
-    stat: impl Fn(&[usize]) -> Option<f64>,
+    stat: impl Fn(&[usize]) -> Option<f64> + Sync,
 ) -> Estimate {
     let plan = &ctx.input.plan;
     let b = resample::cluster_bootstrap(groups, plan.resamples, ctx.seed(seed), stat);

@@ -16,6 +16,7 @@
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::intervals::{normal_cdf, normal_quantile, two_sided_z};
@@ -103,34 +104,37 @@ pub fn cluster_bootstrap(
     clusters: &[Vec<usize>],
     resamples: usize,
     seed: u64,
-    mut stat: impl FnMut(&[usize]) -> Option<f64>,
+    stat: impl Fn(&[usize]) -> Option<f64> + Sync,
 ) -> Bootstrap {
     let all: Vec<usize> = clusters.iter().flatten().copied().collect();
     let estimate = finite(stat(&all));
     let n = clusters.len();
-    let mut replicates = Vec::with_capacity(resamples);
-    let mut undefined = 0;
-    let mut units = Vec::with_capacity(all.len());
-    for i in 0..resamples {
-        if n == 0 {
-            undefined += 1;
-            continue;
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(i as u64);
-        units.clear();
-        for _ in 0..n {
-            units.extend_from_slice(&clusters[rng.random_range(0..n)]);
-        }
-        match finite(stat(&units)) {
-            Some(value) => replicates.push(value),
-            None => undefined += 1,
-        }
-    }
+    // Resamples in parallel, collected in resample order: the same replicates in the same order
+    // whatever the number of threads.
+    let values: Vec<Option<f64>> = if n == 0 {
+        vec![None; resamples]
+    } else {
+        (0..resamples)
+            .into_par_iter()
+            .map_init(
+                || Vec::with_capacity(all.len()),
+                |units, i| {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    rng.set_stream(i as u64);
+                    units.clear();
+                    for _ in 0..n {
+                        units.extend_from_slice(&clusters[rng.random_range(0..n)]);
+                    }
+                    finite(stat(units))
+                },
+            )
+            .collect()
+    };
+    let replicates: Vec<f64> = values.iter().flatten().copied().collect();
     Bootstrap {
         estimate,
+        undefined: resamples - replicates.len(),
         replicates,
-        undefined,
         resamples,
         n_units: n,
     }

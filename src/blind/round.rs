@@ -1,17 +1,20 @@
-//! One blinding round, built entirely in memory: redacted items with random ids, the assignment
-//! to raters, every packet file, the key, the identifiability audit and the leak gate's verdict.
-//! Pure: the caller reads the run and writes the files (all at once, or none).
+//! One blinding round: redacted items with random ids, the assignment to raters, the key, the
+//! identifiability audit and the leak gate's verdict on the items. The packet files are rendered
+//! one rater at a time ([`Round::write_files`]), so only one packet is in memory at once.
+//! Pure: the caller reads the run and writes the files (into a folder renamed into place only if
+//! the gate passes).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::anchors::Confounding;
 use super::assign::{self, AssignError};
-use super::gate::{self, Leak, LeakReport, Seen};
+use super::gate::{self, Leak, Seen};
 use super::lexicon::{self, Category, FingerprintKind};
 use super::names::StudyTerm;
 use super::normalise::Invisible;
@@ -187,9 +190,13 @@ impl Identifiability {
                 ));
                 continue;
             };
+            let items = match r.sampled_from {
+                Some(all) => format!("a random sample of {} of {all} items", r.n_items),
+                None => format!("{} items", r.n_items),
+            };
             lines.push(format!(
-                "Identifiability of the {what}: a classifier on the items as raters see them is right {:.2} of the time (chance {:.2}, p = {:.3}; {} items in {} cells, {}-fold, grouped by cell).",
-                r.accuracy, r.chance, r.p_value, r.n_items, r.n_groups, r.folds
+                "Identifiability of the {what}: a classifier on the items as raters see them is right {:.2} of the time (chance {:.2}, p = {:.3}; {items} in {} cells, {}-fold, grouped by cell).",
+                r.accuracy, r.chance, r.p_value, r.n_groups, r.folds
             ));
             if r.accuracy - r.chance > self.margin && r.p_value <= 0.05 {
                 warnings.push(format!(
@@ -261,12 +268,19 @@ pub struct RoundInput<'a> {
 }
 
 pub struct Round {
-    /// Files relative to the round folder, ready to write (the leak report among them).
-    pub files: Vec<(String, Vec<u8>)>,
+    /// The redacted items, in key order.
+    items: Vec<Item>,
+    /// Per rater: indices into `items`, in the order the rater sees them.
+    packet_items: Vec<Vec<usize>>,
+    packet_ids: Vec<String>,
+    raters: Vec<String>,
+    rubric: Rubric,
+    manifest_bytes: Vec<u8>,
+    key_bytes: Vec<u8>,
     pub key: Key,
     pub key_sha256: String,
+    /// What the gate found in the items and the page (not yet the files: see `write_files`).
     pub leaks: Vec<Leak>,
-    pub leak_report: LeakReport,
     pub warnings: Vec<String>,
     pub unpaired: Vec<(String, String)>,
     /// The identifiability audit's lines for the terminal.
@@ -393,12 +407,19 @@ fn page_fields(study: &Study, raters: &[String]) -> Vec<(String, String)> {
 }
 
 /// The items as raters see them, for the identifiability audit: (model docs, scaffold docs).
-fn audit_docs(items: &[Item], key_items: &[KeyItem]) -> (Vec<ProbeDoc>, Vec<ProbeDoc>) {
+/// Only the items in `chosen` (all with `None`) become documents; groups and classes are
+/// numbered over every item, so a sample keeps them.
+fn audit_docs(
+    items: &[Item],
+    key_items: &[KeyItem],
+    chosen: Option<&[usize]>,
+) -> (Vec<ProbeDoc>, Vec<ProbeDoc>) {
     let mut models: Vec<&str> = Vec::new();
     let mut scaffolds: Vec<&str> = Vec::new();
     let mut cells: HashMap<(&str, &str, &str), usize> = HashMap::new();
     let (mut by_model, mut by_scaffold) = (Vec::new(), Vec::new());
-    for (item, key) in items.iter().zip(key_items) {
+    let mut next_chosen = chosen.map(|c| c.iter().copied().peekable());
+    for (i, (item, key)) in items.iter().zip(key_items).enumerate() {
         let model = models
             .iter()
             .position(|m| *m == key.model)
@@ -417,6 +438,12 @@ fn audit_docs(items: &[Item], key_items: &[KeyItem]) -> (Vec<ProbeDoc>, Vec<Prob
         let group = *cells
             .entry((&key.model, &key.scaffold, &key.prompt))
             .or_insert(next);
+        if let Some(next_chosen) = &mut next_chosen {
+            if next_chosen.peek() != Some(&i) {
+                continue;
+            }
+            next_chosen.next();
+        }
         let doc = probe_doc(&item.turns, 0, group);
         by_model.push(ProbeDoc {
             label: model,
@@ -449,6 +476,38 @@ pub fn probe_doc(turns: &[Turn], label: usize, group: usize) -> ProbeDoc {
         label,
         group,
     }
+}
+
+/// One transcript's turns as raters see them, with the redactions and removed characters.
+type RedactedItem = (Vec<Turn>, BTreeMap<Category, u32>, BTreeMap<Invisible, u32>);
+
+fn redact_transcript(redactor: &Redactor, t: &TranscriptRecord) -> RedactedItem {
+    let mut redactions: BTreeMap<Category, u32> = BTreeMap::new();
+    let mut removed: BTreeMap<Invisible, u32> = BTreeMap::new();
+    let turns: Vec<Turn> = t
+        .messages
+        .iter()
+        .filter(|m| matches!(m.role, Role::User | Role::Assistant))
+        .map(|m| {
+            let role = if m.role == Role::User {
+                TurnRole::User
+            } else {
+                TurnRole::Assistant
+            };
+            let redacted = redactor.redact(&m.content, role);
+            for (category, n) in redacted.counts {
+                *redactions.entry(category).or_default() += n;
+            }
+            for (class, n) in redacted.removed {
+                *removed.entry(class).or_default() += n;
+            }
+            Turn {
+                role: m.role,
+                content: redacted.text,
+            }
+        })
+        .collect();
+    (turns, redactions, removed)
 }
 
 /// Builds a round. Randomness: one seed, split into independent streams for item ids, the
@@ -485,38 +544,18 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
     let mut used: HashSet<String> = input.taken_ids.clone();
     let mut items: Vec<Item> = Vec::with_capacity(transcripts.len());
     let mut key_items: Vec<KeyItem> = Vec::with_capacity(transcripts.len());
-    for t in &transcripts {
+    // Redaction is per item and independent of the ids: in parallel, collected in order.
+    let redacted: Vec<RedactedItem> = transcripts
+        .par_iter()
+        .map(|t| redact_transcript(&redactor, t))
+        .collect();
+    for (t, (turns, redactions, removed)) in transcripts.iter().zip(redacted) {
         let item_id = loop {
             let code = random_code(&mut id_rng, 8);
             if used.insert(code.clone()) {
                 break code;
             }
         };
-        let mut redactions: BTreeMap<Category, u32> = BTreeMap::new();
-        let mut removed: BTreeMap<Invisible, u32> = BTreeMap::new();
-        let turns: Vec<Turn> = t
-            .messages
-            .iter()
-            .filter(|m| matches!(m.role, Role::User | Role::Assistant))
-            .map(|m| {
-                let role = if m.role == Role::User {
-                    TurnRole::User
-                } else {
-                    TurnRole::Assistant
-                };
-                let redacted = redactor.redact(&m.content, role);
-                for (category, n) in redacted.counts {
-                    *redactions.entry(category).or_default() += n;
-                }
-                for (class, n) in redacted.removed {
-                    *removed.entry(class).or_default() += n;
-                }
-                Turn {
-                    role: m.role,
-                    content: redacted.text,
-                }
-            })
-            .collect();
         items.push(Item {
             item_id: item_id.clone(),
             turns,
@@ -609,32 +648,36 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
     };
 
     // The identifiability audit, on the items exactly as raters will see them.
-    let (by_model, by_scaffold) = audit_docs(&items, &key_items);
     let audit_seed = derive_seed(&["identifiability", &seed_text, input.round]);
+    // Above probe::MAX_ITEMS the audit looks at a seeded sample: only those items become documents.
+    let chosen = probe::sample(items.len(), audit_seed);
+    let (by_model, by_scaffold) = audit_docs(&items, &key_items, chosen.as_deref());
     let permutations = study.blinding.audit_permutations as usize;
     let confidence = study.analysis.confidence;
     let class_names = |docs: &[ProbeDoc], name: &dyn Fn(&KeyItem) -> &str| -> Vec<String> {
         let mut names = vec![String::new(); docs.iter().map(|d| d.label + 1).max().unwrap_or(0)];
-        for (d, k) in docs.iter().zip(&key_items) {
+        let keys: Vec<&KeyItem> = match &chosen {
+            Some(c) => c.iter().map(|&i| &key_items[i]).collect(),
+            None => key_items.iter().collect(),
+        };
+        for (d, k) in docs.iter().zip(keys) {
             names[d.label] = name(k).to_string();
         }
         names
     };
+    let audit = |docs: &[ProbeDoc], what: &str| {
+        probe::identifiability_of_sample(
+            docs,
+            items.len(),
+            docs.iter().map(|d| d.label + 1).max().unwrap_or(0),
+            confidence,
+            derive_seed(&[what, &audit_seed.to_string()]),
+            permutations,
+        )
+    };
     let identifiability = Identifiability {
-        model: probe::identifiability(
-            &by_model,
-            by_model.iter().map(|d| d.label + 1).max().unwrap_or(0),
-            confidence,
-            derive_seed(&["model", &audit_seed.to_string()]),
-            permutations,
-        ),
-        scaffold: probe::identifiability(
-            &by_scaffold,
-            by_scaffold.iter().map(|d| d.label + 1).max().unwrap_or(0),
-            confidence,
-            derive_seed(&["scaffold", &audit_seed.to_string()]),
-            permutations,
-        ),
+        model: audit(&by_model, "model"),
+        scaffold: audit(&by_scaffold, "scaffold"),
         models: class_names(&by_model, &|k| &k.model),
         scaffolds: class_names(&by_scaffold, &|k| &k.scaffold),
         margin: study.blinding.identifiability_margin,
@@ -661,34 +704,21 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
     let key_bytes = to_json_bytes(&key);
     let key_sha256 = sha256_hex(&key_bytes);
 
-    let mut files = Vec::new();
     let mut packets = BTreeMap::new();
+    let mut packet_ids = Vec::with_capacity(input.raters.len());
     for (r, rater) in input.raters.iter().enumerate() {
         let packet_id = random_code(&mut packet_rng, 8);
-        let packet = Packet {
-            rater,
-            packet_id: &packet_id,
-            items: packets_of[r].iter().map(|&i| &items[i]).collect(),
-        };
-        files.push((
-            format!("{PACKETS_DIR}/{rater}.html"),
-            packet::render_html(&packet, &study.rubric),
-        ));
-        files.push((
-            format!("{PACKETS_DIR}/{rater}.csv"),
-            packet::render_csv(&packet, &study.rubric),
-        ));
-        files.push((
-            format!("{PACKETS_DIR}/{rater}.json"),
-            to_json_bytes(&packet::packet_json(&packet, &study.rubric)),
-        ));
         packets.insert(
             rater.clone(),
             PacketEntry {
                 packet_id: packet_id.clone(),
-                items: packet.items.iter().map(|i| i.item_id.clone()).collect(),
+                items: packets_of[r]
+                    .iter()
+                    .map(|&i| items[i].item_id.clone())
+                    .collect(),
             },
         );
+        packet_ids.push(packet_id);
     }
     let manifest = RoundManifest {
         format: 1,
@@ -703,35 +733,87 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         identifiability: Some(summary),
         confounded: input.confounding.is_some(),
     };
-    files.push((
-        format!("{PACKETS_DIR}/{MANIFEST_FILE}"),
-        to_json_bytes(&manifest),
-    ));
 
-    // The leak gate: every item, the page around them, and every file for invisible characters.
-    let mut leaks: Vec<Leak> = Vec::new();
-    for item in &items {
-        leaks.extend(gate::gate_item(&redactor, item));
-    }
+    // The leak gate over every item once, and the page around them; the files are checked for
+    // invisible characters as they are rendered (`packet_files`).
+    let mut leaks: Vec<Leak> = items
+        .par_iter()
+        .flat_map_iter(|item| gate::gate_item(&redactor, item))
+        .collect();
     leaks.extend(gate::gate_page(
         &redactor,
         &page_fields(study, input.raters),
     ));
-    for (path, bytes) in &files {
-        let text = String::from_utf8_lossy(bytes);
-        leaks.extend(gate::invisible_leaks(&text, Seen::File, path));
-    }
-    let leak_report = LeakReport::new(input.round, false, &leaks);
-    files.push((LEAK_REPORT_FILE.to_string(), to_json_bytes(&leak_report)));
-    files.push((KEY_FILE.to_string(), key_bytes));
     Ok(Round {
-        files,
+        items,
+        packet_items: packets_of,
+        packet_ids,
+        raters: input.raters.to_vec(),
+        rubric: study.rubric.clone(),
+        manifest_bytes: to_json_bytes(&manifest),
+        key_bytes,
         key,
         key_sha256,
         leaks,
-        leak_report,
         warnings,
         unpaired,
         audit_lines,
     })
+}
+
+impl Round {
+    /// One rater's packet files (relative to the round folder: HTML form, CSV, JSON), rendered
+    /// on demand so that only one packet is in memory at a time.
+    pub fn packet_files(&self, r: usize) -> [(String, Vec<u8>); 3] {
+        let rater = &self.raters[r];
+        let packet = Packet {
+            rater,
+            packet_id: &self.packet_ids[r],
+            items: self.packet_items[r]
+                .iter()
+                .map(|&i| &self.items[i])
+                .collect(),
+        };
+        [
+            (
+                format!("{PACKETS_DIR}/{rater}.html"),
+                packet::render_html(&packet, &self.rubric),
+            ),
+            (
+                format!("{PACKETS_DIR}/{rater}.csv"),
+                packet::render_csv(&packet, &self.rubric),
+            ),
+            (
+                format!("{PACKETS_DIR}/{rater}.json"),
+                to_json_bytes(&packet::packet_json(&packet, &self.rubric)),
+            ),
+        ]
+    }
+
+    /// Every file of the round in the order they are written, rendered one at a time and handed
+    /// to `write` with the invisible characters the gate found in it: the packets, the round
+    /// manifest, then the key. The leak report comes last, from the caller (it needs every leak).
+    pub fn write_files<E>(
+        &self,
+        mut write: impl FnMut(&str, &[u8]) -> Result<(), E>,
+    ) -> Result<Vec<Leak>, E> {
+        let mut leaks = Vec::new();
+        let mut emit = |path: &str, bytes: &[u8], leaks: &mut Vec<Leak>| {
+            let text = String::from_utf8_lossy(bytes);
+            leaks.extend(gate::invisible_leaks(&text, Seen::File, path));
+            write(path, bytes)
+        };
+        for r in 0..self.raters.len() {
+            for (path, bytes) in self.packet_files(r) {
+                emit(&path, &bytes, &mut leaks)?;
+            }
+        }
+        emit(
+            &format!("{PACKETS_DIR}/{MANIFEST_FILE}"),
+            &self.manifest_bytes,
+            &mut leaks,
+        )?;
+        write(KEY_FILE, &self.key_bytes)?;
+        Ok(leaks)
+    }
 }

@@ -1,5 +1,7 @@
-//! `blind`: read a run, build a round in memory, check it for leaks, then write the whole round at
-//! once (a temporary folder renamed into place), or nothing.
+//! `blind`: read a run, build a round (items, assignment, key, audit, the gate over every item),
+//! write its packets one rater at a time into a temporary folder as they are rendered (the gate
+//! checks each file), and rename the folder into place only if the gate passed: the whole round,
+//! or nothing but the leak report.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -259,38 +261,71 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
             eprintln!("warning: {warning}");
         }
     }
+    // The transcripts are in the round's items now: free them before the packets are rendered.
+    drop(records);
+
+    // Packets are written as they are rendered into a hidden temporary folder, renamed into
+    // place only if the gate passes: a round exists completely or not at all.
     let report_path = round_dir.join(round::LEAK_REPORT_FILE);
-    if !built.leaks.is_empty() {
-        let summary = built.leak_report.summary(12);
+    let blind_dir = args.run_dir.join(BLIND_DIR);
+    let tmp: PathBuf = blind_dir.join(format!(".{round_name}.partial-{}", std::process::id()));
+    let written = built
+        .write_files(|relative, bytes| store::write_new(&tmp.join(relative), bytes))
+        .map_err(anyhow::Error::from);
+    let mut leaks = built.leaks.clone();
+    match written {
+        Ok(file_leaks) => leaks.extend(file_leaks),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    }
+    if !leaks.is_empty() {
+        let report = LeakReport::new(&round_name, false, &leaks);
+        let summary = report.summary(12);
         if !args.allow_leaks {
+            let _ = std::fs::remove_dir_all(&tmp);
             // Only the leak report is written, in the round folder: it names what leaked where,
             // every hit, for the operator to act on.
-            let report = LeakReport::new(&round_name, true, &built.leaks);
+            let report = LeakReport::new(&round_name, true, &leaks);
             store::write_atomic(&report_path, &store::to_json_bytes(&report))?;
             bail!(
                 "the leak gate found {} identifying string{} in {} term{} that redaction could not remove; \
                  no packets were written, nothing was written but the leak report {}:{summary}\n\
                  Add the terms to [blinding] redact (or --redact), fix the study text named, or pass \
                  --allow-leaks to write the packets anyway",
-                built.leaks.len(),
-                if built.leaks.len() == 1 { "" } else { "s" },
-                built.leak_report.groups.len(),
-                if built.leak_report.groups.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                },
+                leaks.len(),
+                if leaks.len() == 1 { "" } else { "s" },
+                report.groups.len(),
+                if report.groups.len() == 1 { "" } else { "s" },
                 report_path.display(),
             );
         }
         eprintln!(
             "warning: writing packets despite {} leaks (--allow-leaks); all of them are in {}:{summary}",
-            built.leaks.len(),
+            leaks.len(),
             report_path.display()
         );
     }
-
-    write_round(&args.run_dir.join(BLIND_DIR), &round_name, &built.files)?;
+    let report = LeakReport::new(&round_name, false, &leaks);
+    let finish = (|| -> anyhow::Result<()> {
+        store::write_new(
+            &tmp.join(round::LEAK_REPORT_FILE),
+            &store::to_json_bytes(&report),
+        )?;
+        let target = blind_dir.join(&round_name);
+        if only_leak_report(&target) {
+            std::fs::remove_dir_all(&target)
+                .with_context(|| format!("cannot replace {}", target.display()))?;
+        }
+        std::fs::rename(&tmp, &target)
+            .with_context(|| format!("cannot move the round into {}", target.display()))?;
+        Ok(())
+    })();
+    if finish.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    finish?;
     if !verbose {
         return Ok(round_dir);
     }
@@ -322,14 +357,14 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    if built.leaks.is_empty() {
+    if leaks.is_empty() {
         outln!(
             "Redacted {redacted} identifying spans and removed {removed} invisible characters; the leak gate found nothing in the packets."
         );
     } else {
         outln!(
             "Redacted {redacted} identifying spans and removed {removed} invisible characters; the packets were written with {} leaks (--allow-leaks).",
-            built.leaks.len()
+            leaks.len()
         );
     }
     for (a, b) in &built.unpaired {
@@ -356,31 +391,4 @@ fn only_leak_report(dir: &Path) -> bool {
             .flatten()
             .all(|e| e.file_name() == round::LEAK_REPORT_FILE)
     })
-}
-
-/// Writes a round into a hidden temporary folder, then renames it into place: a round exists
-/// completely or not at all.
-fn write_round(blind_dir: &Path, name: &str, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
-    let tmp: PathBuf = blind_dir.join(format!(".{name}.partial-{}", std::process::id()));
-    let result = (|| -> anyhow::Result<()> {
-        for (relative, bytes) in files {
-            store::write_new(&tmp.join(relative), bytes)?;
-        }
-        let target = blind_dir.join(name);
-        if only_leak_report(&target) {
-            std::fs::remove_dir_all(&target)
-                .with_context(|| format!("cannot replace {}", target.display()))?;
-        }
-        std::fs::rename(&tmp, &target).with_context(|| {
-            format!(
-                "cannot move the round into {}",
-                blind_dir.join(name).display()
-            )
-        })?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    result
 }
