@@ -501,6 +501,7 @@ mod tests {
             label,
             label_text: String::new(),
             note: None,
+            cross_round: false,
         }
     }
 

@@ -73,6 +73,7 @@ fn simulate(means: &Means, noise: Noise, seed: u64) -> StudyResults {
                         rater: format!("rater{r}"),
                         dimension: dim.clone(),
                         score,
+                        role: Default::default(),
                     });
                 }
             }
