@@ -23,9 +23,15 @@ pub(crate) struct Collector {
     child: Option<Child>,
     pub stdout: Arc<Mutex<String>>,
     pub stderr: Arc<Mutex<String>>,
+    /// The threads copying the server's output; joined on exit so that nothing it printed last
+    /// is still in the pipe when a test reads `stderr`.
+    drains: Vec<std::thread::JoinHandle<()>>,
 }
 
-fn drain(stream: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
+fn drain(
+    stream: impl Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
@@ -47,6 +53,7 @@ impl Collector {
             child: None,
             stdout: Arc::default(),
             stderr: Arc::default(),
+            drains: Vec::new(),
         };
         c.spawn("127.0.0.1:0");
         c
@@ -66,9 +73,10 @@ impl Collector {
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
-        drain(child.stderr.take().unwrap(), self.stderr.clone());
+        let err = drain(child.stderr.take().unwrap(), self.stderr.clone());
         self.stdout.lock().unwrap().push_str(&line);
-        drain(out, self.stdout.clone());
+        let out = drain(out, self.stdout.clone());
+        self.drains.extend([err, out]);
         let addr = line
             .split("http://")
             .nth(1)
@@ -117,6 +125,9 @@ impl Collector {
         let start = Instant::now();
         loop {
             if let Some(status) = child.try_wait().unwrap() {
+                for handle in self.drains.drain(..) {
+                    let _ = handle.join();
+                }
                 return status;
             }
             assert!(
