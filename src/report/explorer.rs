@@ -26,6 +26,12 @@ use serde::Serialize;
 use crate::blind::packet::{json_for_script, render_markdown, sha256_base64};
 use crate::provider::Role;
 
+mod split;
+pub use split::{
+    DEFAULT_PART_SIZE, EXPLORER_DIR, INDEX_FILE, Part, explorer_files,
+    index_content_security_policy, is_split, link_to_index, split,
+};
+
 const EXPLORER_JS: &str = include_str!("explorer/explorer.js");
 const EXPLORER_CSS: &str = include_str!("explorer/explorer.css");
 
@@ -177,6 +183,19 @@ pub fn content_security_policy() -> String {
 
 /// explorer.html as bytes.
 pub fn explorer_html(explorer: &Explorer) -> Vec<u8> {
+    page(explorer, None)
+}
+
+/// Where a part of a split explorer sits: its place among the parts, named in its header with a
+/// link to the index (explorer/index.html) beside it.
+pub(crate) struct PartNav<'a> {
+    pub number: usize,
+    pub of: usize,
+    pub prompts: &'a str,
+}
+
+/// The explorer page, whole or as one part of a split explorer (one folder down from the report).
+pub(crate) fn page(explorer: &Explorer, part: Option<&PartNav>) -> Vec<u8> {
     let mut models = Names::new(&explorer.models);
     let mut scaffolds = Names::new(&explorer.scaffolds);
     let mut prompts = Names::new(&explorer.prompts);
@@ -249,13 +268,30 @@ pub fn explorer_html(explorer: &Explorer) -> Vec<u8> {
         "<title>{title} — transcript explorer (un-blinded)</title>"
     );
     let _ = writeln!(out, "<style>{EXPLORER_CSS}</style>\n</head>\n<body>");
-    let _ = writeln!(
+    let report = if part.is_some() {
+        "../report.html"
+    } else {
+        "report.html"
+    };
+    let _ = write!(
         out,
         "<header class=\"unblinded\" role=\"banner\"><strong>Un-blinded: the researcher's view.</strong> \
          This page names the model and scaffold of every transcript and shows the system prompts \
          raters never saw. Never give it to a rater. <span class=\"study\">{title}</span> \
-         <a href=\"report.html\">Back to the report</a></header>"
+         <a href=\"{report}\">Back to the report</a>"
     );
+    if let Some(part) = part {
+        // The script keeps this link's fragment in step with the filters.
+        let _ = write!(
+            out,
+            "<br><span class=\"part\">Part {} of {}: prompts {}.</span> \
+             <a id=\"to-index\" href=\"index.html\">All parts</a>",
+            part.number,
+            part.of,
+            crate::report::format::html(part.prompts)
+        );
+    }
+    out.push_str("</header>\n");
     out.push_str(
         "<main id=\"app\"><p id=\"loading\">Loading transcripts…</p>\
          <noscript><p>The explorer needs JavaScript; the report's tables and results.json \
