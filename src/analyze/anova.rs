@@ -204,13 +204,13 @@ const COLLINEARITY_TOLERANCE: f64 = 1e-7;
 /// Householder QR; Giraud et al. 2005), dropped if it is dependent, and otherwise its unit
 /// vector `q` takes `(qᵀr)²` out of the running residual `r`. The captured squares of a
 /// block of columns are its Type I sum of squares (the "effects" of R's `lm`/`anova`).
-struct SequentialFit {
+pub(super) struct SequentialFit {
     basis: Vec<DVector<f64>>,
     residual: DVector<f64>,
 }
 
 impl SequentialFit {
-    fn new(y: DVector<f64>) -> Self {
+    pub(super) fn new(y: DVector<f64>) -> Self {
         SequentialFit {
             basis: Vec::new(),
             residual: y,
@@ -219,7 +219,7 @@ impl SequentialFit {
 
     /// Adds one column; returns the sum of squares it explains, or `None` if it is
     /// (numerically) a combination of the columns already in the fit.
-    fn add_column(&mut self, mut column: DVector<f64>) -> Option<f64> {
+    pub(super) fn add_column(&mut self, mut column: DVector<f64>) -> Option<f64> {
         let original_norm = column.norm();
         if original_norm == 0.0 {
             return None;

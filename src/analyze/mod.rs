@@ -8,11 +8,15 @@
 pub mod agreement;
 pub mod anova;
 mod blinding;
+pub mod clm;
 pub mod clustered;
 #[cfg(test)]
 mod coverage;
 mod efficacy;
 pub mod hypothesis;
+pub mod interaction;
+#[cfg(test)]
+mod interaction_sim;
 pub mod intervals;
 pub mod pooling;
 pub mod probe;

@@ -177,7 +177,17 @@ pub struct DimensionResults {
     pub cells: Vec<CellResult>,
     /// One per model x non-baseline scaffold.
     pub effects: Vec<EffectResult>,
+    /// The observed-scale test: studentised sign-flip test of the interaction contrasts.
     pub interaction: Option<InteractionResult>,
+    /// The latent-scale test: cumulative-link (proportional-odds) likelihood ratio.
+    #[serde(default)]
+    pub latent: Option<crate::analyze::clm::LatentTest>,
+    /// Why there is no latent-scale test, when there is none.
+    #[serde(default)]
+    pub latent_note: Option<String>,
+    /// The kind of interaction of every pair of models under every scaffold.
+    #[serde(default)]
+    pub kinds: Vec<crate::analyze::interaction::PairKind>,
     /// Headline labels recomputed from each single rater.
     pub sensitivity: Vec<RaterSensitivity>,
     pub variance: Option<VarianceShares>,
@@ -298,12 +308,17 @@ pub struct EffectResult {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InteractionResult {
+    /// The studentised statistic `T = P z̄ᵀ S⁺ z̄` of the interaction contrasts (see
+    /// `analyze::interaction`).
     pub statistic: f64,
+    /// Interaction contrasts with variation (the test's dimension).
+    #[serde(default)]
+    pub df: usize,
     pub p_value: f64,
     /// Holm-adjusted across dimensions.
     pub p_holm: Option<f64>,
     pub permutations: usize,
-    /// Whether `permutations` counts every arrangement (an exact p) rather than random draws.
+    /// Whether `permutations` counts every sign flip (an exact p) rather than random draws.
     #[serde(default)]
     pub exact: bool,
     pub blocks_used: usize,

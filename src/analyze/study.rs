@@ -11,8 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::anova::{self, Obs};
 use super::blinding::blinding_check;
+use super::clm;
 use super::efficacy::{self, Efficacy};
 use super::hypothesis::{self, Block};
+use super::interaction::{self, Claim};
 use super::pooling::{self, Rated};
 use super::reliability::agreement;
 use super::results::*;
@@ -382,20 +384,70 @@ fn interaction(ctx: &Context<'_>, dim: &Dimension) -> Option<InteractionResult> 
                 .collect()
         })
         .collect();
-    let test = hypothesis::interaction_permutation_test(
+    let test = interaction::robust_interaction_test(
         &blocks,
         ctx.input.plan.permutations,
         ctx.seed(&["interaction", &dim.id]),
     )?;
     Some(InteractionResult {
         statistic: test.statistic,
+        df: test.df,
         p_value: test.p_value,
         p_holm: None,
-        permutations: test.permutations,
+        permutations: test.draws,
         exact: test.exact,
         blocks_used: test.blocks_used,
         blocks_dropped: test.blocks_dropped,
     })
+}
+
+/// The latent-scale test on the human ratings of `dim` (levels counted from the scale's
+/// minimum), or why there is none.
+fn latent(ctx: &Context<'_>, dim: &Dimension) -> (Option<clm::LatentTest>, Option<String>) {
+    let prompts: Vec<String> = ctx
+        .observations
+        .iter()
+        .map(|o| o.prompt.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let ratings: Vec<clm::Rating> = ctx
+        .observations
+        .iter()
+        .filter(|o| o.dimension == dim.id)
+        .filter_map(|o| {
+            let level = o.score - dim.min() as f64;
+            Some(clm::Rating {
+                model: Context::index(&ctx.models, &o.model)?,
+                scaffold: Context::index(&ctx.scaffolds, &o.scaffold)?,
+                prompt: prompts.iter().position(|p| *p == o.prompt)?,
+                rater: ctx.humans.iter().position(|h| *h == o.rater)?,
+                level: (level >= 0.0 && level.fract() == 0.0).then_some(level as usize)?,
+            })
+        })
+        .collect();
+    let used = |f: fn(&clm::Rating) -> usize| ratings.iter().map(f).collect::<BTreeSet<_>>().len();
+    if used(|r| r.model) < 2 || used(|r| r.scaffold) < 2 {
+        return (
+            None,
+            Some("fewer than two models or scaffolds were rated".into()),
+        );
+    }
+    let names = clm::Names {
+        models: &ctx.models,
+        scaffolds: &ctx.scaffolds,
+        prompts: &prompts,
+        raters: &ctx.humans,
+    };
+    match clm::latent_interaction_test(&ratings, &names) {
+        Ok(t) => (Some(t), None),
+        Err(e) => (
+            None,
+            Some(format!(
+                "the cumulative-link model could not be fitted: {e}"
+            )),
+        ),
+    }
 }
 
 fn variance(ctx: &Context<'_>, dim: &Dimension) -> Option<VarianceShares> {
@@ -584,6 +636,7 @@ pub fn analyze(input: &Input<'_>) -> StudyResults {
         } else {
             None
         };
+        let latent_test = latent(&ctx, dim);
         dimensions.push(DimensionResults {
             id: dim.id.clone(),
             question: dim.question.clone(),
@@ -598,6 +651,19 @@ pub fn analyze(input: &Input<'_>) -> StudyResults {
             cells: main.cells.clone(),
             effects: main.effects.clone(),
             interaction: interaction(&ctx, dim),
+            latent: latent_test.0,
+            latent_note: latent_test.1,
+            kinds: interaction::classify(
+                &interaction::Verdicts {
+                    effects: &main.effects,
+                    cells: &main.cells,
+                    baseline: &plan.baseline,
+                    min: dim.min() as f64,
+                    max: dim.max() as f64,
+                    margin: plan.margin(dim),
+                },
+                &ctx.models,
+            ),
             sensitivity,
             variance: variance(&ctx, dim),
             spec_curve,
@@ -612,6 +678,22 @@ pub fn analyze(input: &Input<'_>) -> StudyResults {
     for (d, p) in dimensions.iter_mut().zip(adjusted) {
         if let Some(i) = d.interaction.as_mut() {
             i.p_holm = p;
+        }
+    }
+    // Type I shares are order-dependent and on pure noise the interaction's share matches the
+    // model's in 30% of data sets: a share is read as model dependence only when a scale-free
+    // test or a non-removable pair shows it.
+    for d in dimensions.iter_mut() {
+        if interaction::claim(d, plan.alpha()) != Claim::DependsOnModel
+            && let Some(v) = d.variance.as_mut()
+        {
+            v.sentence = format!(
+                "These are Type I shares (η²), which depend on the order of the facets when data \
+                 are unbalanced; no scale-free test or pair of models shows a model x scaffold \
+                 interaction on {}, so its share is not evidence that efficacy depends on the \
+                 model.",
+                d.id
+            );
         }
     }
 
@@ -770,34 +852,7 @@ fn headline(
             e.label_text
         ));
     }
-    if let Some(i) = &dim.interaction {
-        let draws = (!i.exact).then_some(i.permutations);
-        let p = hypothesis::p_relation(i.p_value, draws);
-        let holm = i
-            .p_holm
-            .map(|h| {
-                // The Holm value of a bound is a bound too.
-                let at_floor =
-                    draws.is_some_and(|d| hypothesis::at_monte_carlo_floor(i.p_value, d));
-                let h = hypothesis::p_relation(h, None);
-                let h = match h.strip_prefix("= ") {
-                    Some(v) if at_floor => format!("≤ {v}"),
-                    _ => h,
-                };
-                format!(", Holm-adjusted over dimensions: p {h}")
-            })
-            .unwrap_or_default();
-        let alpha = ctx.input.plan.alpha();
-        if i.p_holm.unwrap_or(i.p_value) < alpha {
-            sentences.push(format!(
-                "Scaffold efficacy on {primary} depends on the model: model x scaffold interaction permutation test p {p}{holm}."
-            ));
-        } else {
-            sentences.push(format!(
-                "These data do not show that scaffold efficacy on {primary} depends on the model (interaction permutation test p {p}{holm})."
-            ));
-        }
-    }
+    sentences.extend(interaction_sentence(dim, ctx.input.plan.alpha()));
     if dim.agreement.unreliable {
         let a = &dim.agreement.krippendorff_alpha;
         let alpha = match (a.value, a.ci_low, a.ci_high) {
@@ -814,6 +869,44 @@ fn headline(
         scaffold: scaffold_id.clone(),
         sentences,
     }
+}
+
+/// The headline's interaction sentence: "depends on the model" only with a non-removable
+/// interaction (a crossover, or present vs absent) or a significant latent-scale test.
+fn interaction_sentence(dim: &DimensionResults, alpha: f64) -> Option<String> {
+    let primary = &dim.id;
+    let tests = interaction::tests_text(dim);
+    Some(match interaction::claim(dim, alpha) {
+        Claim::Untested => return None,
+        Claim::DependsOnModel => {
+            let non_removable: Vec<String> = dim
+                .kinds
+                .iter()
+                .filter(|k| k.kind.is_non_removable())
+                .map(|k| {
+                    format!(
+                        "{} vs {} under {} ({})",
+                        k.model_a,
+                        k.model_b,
+                        k.scaffold,
+                        k.kind.text()
+                    )
+                })
+                .collect();
+            let why = if non_removable.is_empty() {
+                "the interaction holds on the latent scale".to_string()
+            } else {
+                format!("non-removable interaction: {}", non_removable.join("; "))
+            };
+            format!("Scaffold efficacy on {primary} depends on the model ({why}; {tests}).")
+        }
+        Claim::PossibleArtefact => format!(
+            "The model x scaffold interaction on {primary} shown on the rating scale may be a scale (floor or ceiling) artefact: no pair of models shows a crossover or a present-vs-absent effect, and the latent-scale test does not show an interaction ({tests})."
+        ),
+        Claim::NotShown => format!(
+            "These data do not show that scaffold efficacy on {primary} depends on the model ({tests})."
+        ),
+    })
 }
 
 #[cfg(test)]

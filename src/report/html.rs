@@ -858,6 +858,8 @@ mod tests {
         r.blinding = Default::default();
         for d in &mut r.dimensions {
             d.interaction = None;
+            d.latent = None;
+            d.kinds.clear();
             d.sensitivity.clear();
             d.effects.clear();
             d.spec_curve = None;

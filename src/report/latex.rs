@@ -62,6 +62,7 @@ pub fn tables(results: &StudyResults) -> Vec<(String, String)> {
             ("efficacy", efficacy_table(results, dim, &stem)),
             ("ceiling", ceiling_table(results, dim, &stem)),
             ("equivalence", equivalence_table(results, dim, &stem)),
+            ("interaction", interaction_table(results, dim, &stem)),
         ];
         for (kind, table) in kinds {
             if let Some(table) = table {
@@ -855,6 +856,50 @@ fn ceiling_table(results: &StudyResults, dim: &DimensionResults, stem: &str) -> 
     Some(float.render(results))
 }
 
+/// The kind of interaction of every pair of models under every scaffold, with both tests.
+fn interaction_table(results: &StudyResults, dim: &DimensionResults, stem: &str) -> Option<String> {
+    if dim.kinds.is_empty() {
+        return None;
+    }
+    let body = dim
+        .kinds
+        .iter()
+        .map(|k| {
+            row(&[
+                escape(&k.scaffold),
+                format!("{} vs {}", escape(&k.model_a), escape(&k.model_b)),
+                escape(k.kind.text()),
+                escape(k.kind.reading()),
+            ])
+        })
+        .collect();
+    let float = Float {
+        what: format!("Kind of model x scaffold interaction on {}", dim.id),
+        short_caption: format!("Kind of interaction on {}", escape(&dim.id)),
+        caption: format!(
+            "Kind of model $\\times$ scaffold interaction on {} for every pair of models, from \
+             the per-model verdicts. {}",
+            dimension_title(results, dim),
+            escape(crate::analyze::interaction::NON_REMOVABLE_RULE)
+        ),
+        label: format!("tab:interaction-{stem}"),
+        size: "\\small",
+        columns: "llll".into(),
+        head: vec![row(&[
+            "Scaffold".into(),
+            "Models".into(),
+            "Kind".into(),
+            "Reading".into(),
+        ])],
+        body,
+        notes: vec![format!(
+            "Tests: {}.",
+            escape(&crate::analyze::interaction::tests_text(dim))
+        )],
+    };
+    Some(float.render(results))
+}
+
 fn equivalence_table(results: &StudyResults, dim: &DimensionResults, stem: &str) -> Option<String> {
     let scaffolds: Vec<&String> = results
         .scaffolds
@@ -1284,6 +1329,9 @@ mod tests {
             cells,
             effects,
             interaction: None,
+            latent: None,
+            latent_note: None,
+            kinds: Vec::new(),
             sensitivity: Vec::new(),
             variance: None,
             spec_curve: None,

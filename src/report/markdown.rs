@@ -23,6 +23,8 @@ use super::html::{FigureKind, figure_key, figure_path};
 
 mod agreement;
 mod efficacy;
+mod interaction;
+use crate::analyze::interaction::{Claim, claim as interaction_claim, tests_text};
 use crate::analyze::results::{
     DimensionResults, EffectResult, InteractionResult, Label, StudyResults,
 };
@@ -204,11 +206,6 @@ pub(crate) fn headline_grid(results: &StudyResults, d: &DimensionResults) -> Hea
 /// The significance level implied by the confidence level (0.95 -> 0.05).
 fn alpha_level(results: &StudyResults) -> f64 {
     1.0 - results.confidence
-}
-
-/// The interaction p-value a claim may rest on: Holm-adjusted when there is one.
-fn decisive_p(i: &InteractionResult) -> f64 {
-    i.p_holm.unwrap_or(i.p_value)
 }
 
 fn interaction_p_text(i: &InteractionResult) -> String {
@@ -522,6 +519,9 @@ fn profiles(out: &mut String, r: &StudyResults) {
         })
         .collect();
     table(out, &header, &rows);
+    if let Some(d) = headline_dimension(r) {
+        interaction::profile_kinds(out, d);
+    }
     let unreliable: Vec<String> = r
         .dimensions
         .iter()
@@ -844,33 +844,48 @@ fn inferential_distance(out: &mut String, r: &StudyResults) {
                 per_model.join("; ")
             )
         };
-        match &d.interaction {
-            Some(i) if decisive_p(i) < alpha => {
+        let tests = md(&tests_text(d));
+        match interaction_claim(d, alpha) {
+            Claim::DependsOnModel => {
                 let _ = writeln!(
                     out,
                     "Nor do the results carry over from one model to another. On {}, the \
-                     scaffold effects depended on the model (interaction test {}).{effects} \
-                     A scaffold shown to work with one model is therefore not evidence that it \
-                     works with another, and still less with a deployed system built on a model \
-                     that was not tested.\n",
+                     scaffold effects depended on the model in a way no rescaling of the rating \
+                     scale can remove ({tests}).{effects} A scaffold shown to work with one \
+                     model is therefore not evidence that it works with another, and still less \
+                     with a deployed system built on a model that was not tested.\n",
                     md(&d.id),
-                    interaction_p_text(i),
                 );
             }
-            Some(i) => {
+            Claim::PossibleArtefact => {
+                let _ = writeln!(
+                    out,
+                    "On {}, the scaffold effects differed between models on the rating scale, \
+                     but no pair of models shows a crossover or an effect present for one and \
+                     shown absent for the other, and the latent-scale test does not show an \
+                     interaction ({tests}).{effects} The difference may be a floor or ceiling \
+                     artefact of the bounded scale; the per-model effects above are the safer \
+                     summary.\n",
+                    md(&d.id),
+                );
+            }
+            Claim::NotShown => {
                 let _ = writeln!(
                     out,
                     "On {}, these data do not show that the scaffold effects depend on the model \
-                     (interaction test {}).{effects} That is an absence of evidence, not \
-                     evidence that the scaffolds work the same way for every model: with {} a \
-                     moderate dependence could go undetected, and the per-model effects above \
-                     are the safer summary.\n",
+                     ({tests}).{effects} That is an absence of evidence, not evidence that the \
+                     scaffolds work the same way for every model: with {} a moderate dependence \
+                     could go undetected, and the per-model effects above are the safer \
+                     summary.\n",
                     md(&d.id),
-                    interaction_p_text(i),
-                    plural(i.blocks_used, "prompt block", "prompt blocks"),
+                    plural(
+                        d.interaction.as_ref().map_or(0, |i| i.blocks_used),
+                        "prompt block",
+                        "prompt blocks"
+                    ),
                 );
             }
-            None => {
+            Claim::Untested => {
                 let _ = writeln!(
                     out,
                     "No interaction test is available for {}, so these data say nothing either \
@@ -885,23 +900,13 @@ fn inferential_distance(out: &mut String, r: &StudyResults) {
         .dimensions
         .iter()
         .filter(|d| Some(d.id.as_str()) != headline_dimension(r).map(|h| h.id.as_str()))
-        .filter(|d| d.interaction.is_some())
+        .filter(|d| interaction_claim(d, alpha) != Claim::Untested)
         .collect();
     if !others.is_empty() {
         let dependent: Vec<String> = others
             .iter()
-            .filter(|d| {
-                d.interaction
-                    .as_ref()
-                    .is_some_and(|i| decisive_p(i) < alpha)
-            })
-            .map(|d| {
-                format!(
-                    "{} ({})",
-                    md(&d.id),
-                    interaction_p_text(d.interaction.as_ref().expect("filtered"))
-                )
-            })
+            .filter(|d| interaction_claim(d, alpha) == Claim::DependsOnModel)
+            .map(|d| format!("{} ({})", md(&d.id), md(&tests_text(d))))
             .collect();
         let sentence = if dependent.is_empty() {
             format!(
@@ -1188,25 +1193,55 @@ mod tests {
     }
 
     #[test]
-    fn a_large_interaction_p_is_not_read_as_model_dependence() {
+    fn model_dependence_is_claimed_only_on_scale_free_evidence() {
+        use crate::analyze::interaction::InteractionKind;
+        let depends = "depended on the model in a way no rescaling";
+        let md = report_markdown(&fixture::results());
+        let distance = md.split("## Inferential distance").nth(1).unwrap();
+        assert!(distance.contains(depends), "{distance}");
+
+        // Neither test significant and no non-removable pair: nothing is claimed.
         let mut r = fixture::results();
-        let i = r.dimensions[0].interaction.as_mut().unwrap();
+        let d = &mut r.dimensions[0];
+        let i = d.interaction.as_mut().unwrap();
         i.p_value = 0.41;
         i.p_holm = Some(0.82);
+        d.latent.as_mut().unwrap().p_value = 0.3;
+        d.kinds.retain(|k| !k.kind.is_non_removable());
         let md = report_markdown(&r);
         let distance = md.split("## Inferential distance").nth(1).unwrap();
         assert!(distance.contains(
             "On verification_support, these data do not show that the scaffold effects depend on \
-             the model (interaction test p = 0.4100, Holm-adjusted = 0.8200)."
+             the model (robust observed-scale test p = 0.4100, Holm-adjusted over dimensions: \
+             p = 0.8200; latent-scale (cumulative-link) LR test χ²(6) = 23.98 after dividing by \
+             the design effect 1.31, p = 0.3000)."
         ), "{distance}");
-        assert!(!distance.contains("depended on the model (interaction"));
+        assert!(!distance.contains(depends));
+
+        // Only the observed scale shows it, and the pairs differ only in size: a possible artefact.
+        let d = &mut r.dimensions[0];
+        let i = d.interaction.as_mut().unwrap();
+        i.p_value = 0.001;
+        i.p_holm = Some(0.004);
+        assert!(
+            d.kinds
+                .iter()
+                .any(|k| k.kind == InteractionKind::SameDirection)
+        );
+        let md = report_markdown(&r);
+        let distance = md.split("## Inferential distance").nth(1).unwrap();
+        assert!(
+            distance.contains("may be a floor or ceiling artefact"),
+            "{distance}"
+        );
+        assert!(!distance.contains(depends));
     }
 
     #[test]
     fn interaction_p_at_the_floor_is_a_bound() {
         let md = report_markdown(&fixture::results());
         assert!(
-            md.contains("statistic 41.73, p ≤ 0.0001, Holm-adjusted ≤ 0.0004."),
+            md.contains("statistic 11.73, p ≤ 0.0001, Holm-adjusted ≤ 0.0004."),
             "{md}"
         );
         assert!(md.contains("the smallest attainable p is 1/10,001"));

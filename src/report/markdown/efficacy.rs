@@ -5,13 +5,10 @@
 
 use std::fmt::Write as _;
 
-use super::{
-    Align, Flavor, Left, Right, SAME, figure, find_effect, interaction_p_text, plural, table,
-    unreliable_flag,
-};
+use super::{Align, Flavor, Left, Right, SAME, figure, find_effect, table, unreliable_flag};
 use crate::analyze::results::{DimensionResults, StudyResults, trim_number};
 use crate::report::format::{
-    NA, count, effect, estimate, estimate_prose, fixed, level, md, p_value, range, tost_level,
+    NA, count, effect, estimate, estimate_prose, level, md, p_value, range, tost_level,
 };
 use crate::report::html::FigureKind;
 
@@ -184,47 +181,8 @@ fn efficacy_dimension(out: &mut String, r: &StudyResults, d: &DimensionResults, 
         );
     }
 
-    match &d.interaction {
-        Some(i) => {
-            let draws = if i.exact {
-                format!(
-                    "all {} arrangements enumerated, so p is exact",
-                    count(i.permutations)
-                )
-            } else {
-                format!("{} permutations", count(i.permutations))
-            };
-            let _ = write!(
-                out,
-                "**Model × scaffold interaction.** Permutation test with model labels shuffled \
-                 within {} ({draws}): statistic {}, {}.",
-                plural(i.blocks_used, "prompt block", "prompt blocks"),
-                fixed(Some(i.statistic), 2),
-                interaction_p_text(i),
-            );
-            if i.blocks_dropped > 0 {
-                let _ = write!(
-                    out,
-                    " {} left out because a model × scaffold cell had no score.",
-                    plural(i.blocks_dropped, "prompt was", "prompts were"),
-                );
-            }
-            if !i.exact && crate::report::format::at_permutation_floor(i.p_value, i.permutations) {
-                let _ = write!(
-                    out,
-                    " No permutation reached the observed statistic; with {} permutations the \
-                     smallest attainable p is 1/{}.",
-                    count(i.permutations),
-                    count(i.permutations + 1)
-                );
-            }
-            out.push_str("\n\n");
-        }
-        None => out.push_str(
-            "**Model × scaffold interaction.** Not tested: the test needs at least two models, \
-             two scaffolds and two prompts on which every model × scaffold cell has a score.\n\n",
-        ),
-    }
+    super::interaction::tests(out, d);
+    super::interaction::kinds(out, d);
 
     sensitivity(out, d);
 }
