@@ -710,8 +710,11 @@ fn json_block(page: &str, id: &str) -> Value {
     serde_json::from_str(&page[start..end]).unwrap()
 }
 
-/// Per part file: the cells it holds and their (model, scaffold, prompt), from its own data.
-fn parts_of(run: &Path) -> Vec<(String, Vec<(String, (String, String, String))>)> {
+/// A cell and its (model, scaffold, prompt).
+type Cell = (String, (String, String, String));
+
+/// Per part file: the cells it holds, from its own data.
+fn parts_of(run: &Path) -> Vec<(String, Vec<Cell>)> {
     let dir = run.join("report/explorer");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
