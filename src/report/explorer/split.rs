@@ -13,8 +13,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{EXPLORER_CSS, EXPLORER_FILE, Explorer, PartNav, page};
-use crate::blind::packet::{json_for_script, sha256_base64};
+use super::{EXPLORER_FILE, Explorer, PartNav, page};
+use crate::blind::packet::json_for_script;
 use crate::report::format::{html, one_line};
 
 const INDEX_JS: &str = include_str!("index.js");
@@ -179,12 +179,7 @@ struct PartData {
 
 /// The index page's Content-Security-Policy: the explorer's, with the index's own script.
 pub fn index_content_security_policy() -> String {
-    format!(
-        "default-src 'none'; script-src 'sha256-{}'; style-src 'sha256-{}'; img-src data:; \
-         form-action 'none'; base-uri 'none'",
-        sha256_base64(INDEX_JS),
-        sha256_base64(EXPLORER_CSS),
-    )
+    super::policy_for(INDEX_JS)
 }
 
 fn index_html(explorer: &Explorer, parts: &[Part], part_size: usize) -> Vec<u8> {
@@ -254,26 +249,14 @@ fn index_html(explorer: &Explorer, parts: &[Part], part_size: usize) -> Vec<u8> 
     };
     let data = json_for_script(&data);
     let mut out = String::with_capacity(rows.len() + data.len() + 8192);
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    let _ = writeln!(
-        out,
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">",
-        index_content_security_policy()
+    super::open_page(
+        &mut out,
+        &index_content_security_policy(),
+        &title,
+        ": parts",
+        true,
     );
-    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    out.push_str("<meta name=\"referrer\" content=\"no-referrer\">\n");
-    let _ = writeln!(
-        out,
-        "<title>{title} — transcript explorer (un-blinded): parts</title>"
-    );
-    let _ = writeln!(out, "<style>{EXPLORER_CSS}</style>\n</head>\n<body>");
-    let _ = writeln!(
-        out,
-        "<header class=\"unblinded\" role=\"banner\"><strong>Un-blinded: the researcher's view.</strong> \
-         These pages name the model and scaffold of every transcript and show the system prompts \
-         raters never saw. Never give them to a rater. <span class=\"study\">{title}</span> \
-         <a href=\"../report.html\">Back to the report</a></header>"
-    );
+    out.push_str("</header>\n");
     let _ = writeln!(
         out,
         "<main class=\"index\"><h1>Transcript explorer in {} parts</h1>\
