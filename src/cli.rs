@@ -330,6 +330,11 @@ pub struct ReportArgs {
     /// Override the registered primary dimension (reported as a deviation).
     #[arg(long)]
     pub primary: Option<String>,
+    /// Above this many transcripts the explorer is written as report/explorer/index.html and
+    /// parts of up to this many (cut between prompts) instead of one explorer.html.
+    #[arg(long, value_name = "TRANSCRIPTS", default_value_t = crate::report::explorer::DEFAULT_PART_SIZE,
+          value_parser = ranges::EXPLORER_PART_SIZE.int_parser::<usize>())]
+    pub explorer_part_size: usize,
 }
 
 #[derive(Debug, Args)]

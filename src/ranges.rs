@@ -203,6 +203,13 @@ pub const SEED_FLAG: Setting = int(
 pub const LATENCY_MS: Setting = int(Place::Flag("sim serve"), "--latency-ms", 0, 600_000, "ms");
 pub const FAIL_RATE: Setting = float(Place::Flag("sim serve"), "--fail-rate", 0.0, 1.0, "");
 pub const AGREE_RESAMPLES: Setting = int(Place::Flag("agree"), "--resamples", 0, 1_000_000, "");
+pub const EXPLORER_PART_SIZE: Setting = int(
+    Place::Flag("report"),
+    "--explorer-part-size",
+    1,
+    10_000_000,
+    "transcripts",
+);
 
 /// Every numeric setting of the study files.
 pub const STUDY_SETTINGS: &[Setting] = &[
@@ -259,6 +266,7 @@ pub const FLAG_SETTINGS: &[Setting] = &[
     LATENCY_MS,
     FAIL_RATE,
     AGREE_RESAMPLES,
+    EXPLORER_PART_SIZE,
 ];
 
 /// A number for a message: exponent notation where plain digits would run to hundreds of

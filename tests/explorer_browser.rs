@@ -1,10 +1,12 @@
 //! report/explorer.html in headless Chromium: reached from report.html's tables and figures by
 //! mouse and keyboard, filtered and sorted against numbers computed here from unblinded.csv,
-//! read side by side; and hostile transcripts and comments that stay inert. The harness is
+//! read side by side; a large explorer split into parts behind an index, reached the same way;
+//! and hostile transcripts and comments that stay inert. The harness is
 //! tests/browser.rs's (ChromeDriver through fantoccini; CI=true makes these tests mandatory).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -679,4 +681,298 @@ async fn explorer_screenshot() {
         eprintln!("wrote {}", out.display());
     })
     .await;
+}
+
+/// The demo's report written again, in a copy of its folder, with parts of at most 50
+/// transcripts: its 180 transcripts (12 per prompt) become four parts of 48, 48, 48 and 36.
+fn split_demo() -> &'static (tempfile::TempDir, PathBuf) {
+    static SPLIT: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    SPLIT.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        crate::analysis::copy_dir(&crate::analysis::demo().1, &tmp.path().join("demo"));
+        let run = tmp.path().join("demo/study/runs/demo");
+        let out = blindfold()
+            .arg("report")
+            .arg(&run)
+            .args(["--explorer-part-size", "50"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        (tmp, run)
+    })
+}
+
+/// A JSON block of a page, by its id.
+fn json_block(page: &str, id: &str) -> Value {
+    let open = format!("id=\"{id}\">");
+    let start = page.find(&open).unwrap() + open.len();
+    let end = start + page[start..].find("</script>").unwrap();
+    serde_json::from_str(&page[start..end]).unwrap()
+}
+
+/// A cell and its (model, scaffold, prompt).
+type Cell = (String, (String, String, String));
+
+/// Per part file: the cells it holds, from its own data.
+fn parts_of(run: &Path) -> Vec<(String, Vec<Cell>)> {
+    let dir = run.join("report/explorer");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names.first().map(String::as_str),
+        Some("index.html"),
+        "{names:?}"
+    );
+    names.remove(0);
+    names
+        .into_iter()
+        .map(|name| {
+            let page = std::fs::read_to_string(dir.join(&name)).unwrap();
+            let idx = json_block(&page, "explorer-index");
+            let name_of = |list: &str, i: &Value| {
+                idx[list][i.as_u64().unwrap() as usize]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            };
+            let cells = idx["t"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    let cond = (
+                        name_of("models", &t[1]),
+                        name_of("scaffolds", &t[2]),
+                        name_of("prompts", &t[3]),
+                    );
+                    (t[0].as_str().unwrap().to_string(), cond)
+                })
+                .collect();
+            (name, cells)
+        })
+        .collect()
+}
+
+/// Above the part size the report writes explorer/index.html and self-contained parts, cut
+/// between prompts, and report.html and its figures link to the index; below it, one page.
+#[test]
+fn a_large_explorer_is_written_as_an_index_and_parts_that_report_html_links_to() {
+    // The demo's own report (default part size) keeps the single page.
+    let demo_report = crate::analysis::run_dir().join("report");
+    assert!(demo_report.join("explorer.html").is_file());
+    assert!(!demo_report.join("explorer").exists());
+
+    let run = &split_demo().1;
+    let report = run.join("report");
+    assert!(!report.join("explorer.html").exists());
+    let truth = truth(&run.join("blind/round-1"));
+    let parts = parts_of(run);
+    let names: Vec<&str> = parts.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "part-001.html",
+            "part-002.html",
+            "part-003.html",
+            "part-004.html"
+        ]
+    );
+    let sizes: Vec<usize> = parts.iter().map(|(_, c)| c.len()).collect();
+    assert_eq!(sizes, [48, 48, 48, 36]);
+    // Every transcript in exactly one part, as un-blinded; every prompt in one part.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut prompt_part: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, (name, cells)) in parts.iter().enumerate() {
+        for (cell, cond) in cells {
+            *seen.entry(cell.clone()).or_default() += 1;
+            assert_eq!(truth.condition.get(cell), Some(cond), "{name}: {cell}");
+            assert_eq!(
+                *prompt_part.entry(cond.2.clone()).or_insert(i),
+                i,
+                "{} split",
+                cond.2
+            );
+        }
+        let page = std::fs::read_to_string(report.join("explorer").join(name)).unwrap();
+        let csp = blindfold::report::explorer::content_security_policy();
+        assert!(page.contains(&format!("content=\"{csp}\"")), "{name}");
+        assert_eq!(
+            page.matches("<script").count(),
+            3,
+            "{name}: its own data, no other script"
+        );
+        assert!(!page.contains("<script src"), "{name}");
+        assert!(page.contains(&format!("Part {} of 4", i + 1)));
+    }
+    assert_eq!(
+        seen.keys().cloned().collect::<BTreeSet<_>>(),
+        truth.condition.keys().cloned().collect()
+    );
+    assert!(seen.values().all(|&n| n == 1));
+    assert_eq!(prompt_part.len(), 15);
+
+    // The index: each part with its count, and its counts per condition for the filter.
+    let index = std::fs::read_to_string(report.join("explorer/index.html")).unwrap();
+    let csp = blindfold::report::explorer::index_content_security_policy();
+    assert!(index.contains(&format!("content=\"{csp}\"")));
+    assert!(index.contains("Transcript explorer in 4 parts"));
+    let data = json_block(&index, "explorer-parts");
+    for (i, (name, cells)) in parts.iter().enumerate() {
+        assert_eq!(data["parts"][i]["file"], json!(name));
+        let counted: u64 = data["parts"][i]["c"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c[3].as_u64().unwrap())
+            .sum();
+        assert_eq!(counted as usize, cells.len());
+        assert!(index.contains(&format!("<a href=\"{name}\">Part {}</a>", i + 1)));
+    }
+
+    // report.html's table cells, effect points and footer, and the figures, go to the index.
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(
+        !html.contains("explorer.html"),
+        "a link left to the single page"
+    );
+    assert!(html.contains("<a href=\"explorer/index.html\">Read the transcripts</a>"));
+    assert!(html.contains(
+        "class=\"explore\" href=\"explorer/index.html#m=sim-alpha&amp;s=verification&amp;d="
+    ));
+    assert!(html.contains("<a href=\"explorer/index.html#m=sim-beta&amp;s=steerability&amp;d="));
+    let mut figures = 0;
+    for entry in std::fs::read_dir(report.join("figures")).unwrap() {
+        let svg = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(!svg.contains("explorer.html"));
+        figures += usize::from(svg.contains("href=\"../explorer/index.html#m="));
+    }
+    assert!(figures > 0);
+
+    // The flag's range, stated when refused.
+    let out = blindfold()
+        .arg("report")
+        .arg(run)
+        .args(["--explorer-part-size", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("--explorer-part-size") && err.contains("1 to 10000000"),
+        "{err}"
+    );
+}
+
+/// A table cell of report.html leads to the split explorer's index, which counts the
+/// condition's transcripts in each part; a part taken from there opens filtered to it, lists
+/// exactly its transcripts of the condition, compares side by side within itself and links back
+/// to the index with the filter kept.
+#[tokio::test]
+async fn a_split_explorer_is_reached_from_the_report_through_its_index_with_the_filter() {
+    let Some((chromium, chromedriver)) = tools() else {
+        return;
+    };
+    let started = Instant::now();
+    let (tmp, run) = split_demo();
+    let truth = truth(&run.join("blind/round-1"));
+    let parts = parts_of(run);
+    // Per part, the condition's transcripts in it.
+    let expected: Vec<BTreeSet<String>> = parts
+        .iter()
+        .map(|(_, cells)| {
+            cells
+                .iter()
+                .filter(|(_, (m, s, _))| m == "sim-alpha" && s == "verification")
+                .map(|(cell, _)| cell.clone())
+                .collect()
+        })
+        .collect();
+    assert_eq!(expected.iter().map(BTreeSet::len).sum::<usize>(), 15);
+    assert_eq!(
+        expected.iter().flatten().cloned().collect::<BTreeSet<_>>(),
+        truth.cells_where(|_, (m, s, _)| m == "sim-alpha" && s == "verification")
+    );
+    let names: Vec<String> = parts.into_iter().map(|(name, _)| name).collect();
+    let report_url = file_url(&run.join("report/report.html"));
+    let driver = Driver::start(chromium, &chromedriver);
+    let c = driver
+        .session(
+            &tmp.path().join("profile"),
+            &tmp.path().join("downloads"),
+            (1400, 900),
+        )
+        .await;
+    with_session(c, move |c| async move {
+        c.goto(&report_url).await.unwrap();
+        c.find(Locator::Css("table a.explore[href*='m=sim-alpha&s=verification&']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_until(
+            &c,
+            "the explorer's index",
+            "return location.pathname.endsWith('/explorer/index.html') && document.body.dataset.ready === 'true'",
+            Duration::from_secs(20),
+        )
+        .await;
+        let hash = js(&c, "return location.hash").await;
+        let hash = hash.as_str().unwrap().to_string();
+        assert!(hash.starts_with("#m=sim-alpha&s=verification&d="), "{hash}");
+        let rows = js(
+            &c,
+            "return Array.from(document.querySelectorAll('#parts > tbody > tr')).map(function (r) { \
+             return [r.dataset.matches, r.querySelector('a').getAttribute('href')]; })",
+        )
+        .await;
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(rows[i], json!([expected[i].len().to_string(), format!("{name}{hash}")]));
+        }
+        let status = c.find(Locator::Id("filter")).await.unwrap().text().await.unwrap();
+        assert!(status.contains("15 matching transcripts in 4 of 4 parts"), "{status}");
+        assert_quiet_console(&c).await;
+
+        // The second part, by its link: filtered to the condition, its transcripts only.
+        c.find(Locator::Css("#part-2 a")).await.unwrap().click().await.unwrap();
+        wait_until(
+            &c,
+            "the second part",
+            "return location.pathname.endsWith('/explorer/part-002.html') && document.body.dataset.ready === 'true'",
+            Duration::from_secs(20),
+        )
+        .await;
+        let s = state(&c).await;
+        assert_eq!((s["m"].as_str(), s["s"].as_str()), (Some("sim-alpha"), Some("verification")));
+        let shown = set(&listed(&c).await);
+        assert_eq!(shown, expected[1]);
+        // Side by side within the part: the prompt under all four scaffolds.
+        let cell = shown.iter().next().unwrap().clone();
+        js(&c, &format!("window.explorer.apply({{open: {}}})", json!(cell))).await;
+        c.find(Locator::Id("compare-scaffolds")).await.unwrap().click().await.unwrap();
+        let columns = js(&c, "return document.querySelectorAll('#columns .column').length").await;
+        assert_eq!(columns, json!(4));
+        // Back to the index with the filter as it now stands.
+        let back = js(&c, "return [document.getElementById('to-index').getAttribute('href'), location.hash]").await;
+        assert_eq!(back[0].as_str().unwrap(), format!("index.html{}", back[1].as_str().unwrap()));
+        assert!(back[0].as_str().unwrap().contains("m=sim-alpha&s=verification"));
+        assert_quiet_console(&c).await;
+
+        // A model the study does not have matches nothing in any part.
+        c.find(Locator::Id("to-index")).await.unwrap().click().await.unwrap();
+        wait_until(&c, "the index again", "return location.pathname.endsWith('/explorer/index.html') && document.body.dataset.ready === 'true'", Duration::from_secs(20)).await;
+        js(&c, "location.hash = '#m=nobody'").await;
+        wait_until(&c, "no matches", "return document.getElementById('filter').textContent.indexOf('0 matching') >= 0", Duration::from_secs(5)).await;
+        let matches = js(&c, "return Array.from(document.querySelectorAll('#parts > tbody > tr')).map(function (r) { return r.dataset.matches; })").await;
+        assert_eq!(matches, json!(["0", "0", "0", "0"]));
+    })
+    .await;
+    drop(driver);
+    eprintln!(
+        "browser: split explorer {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 }

@@ -166,10 +166,11 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         rounds: None,
         prereg: None,
         primary: None,
+        explorer_part_size: crate::report::explorer::DEFAULT_PART_SIZE,
     };
     let _lock = lock_run(&run_dir, "report")?;
     let results = analyze_run(&run_dir, &report_args)?;
-    let report_dir = write_report(&run_dir, &results)?;
+    let report_dir = write_report(&run_dir, &results, report_args.explorer_part_size)?;
 
     outln!();
     out!("{}", crate::report::terminal::headline_table(&results));

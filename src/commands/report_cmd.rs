@@ -654,17 +654,29 @@ pub fn report_files(results: &StudyResults) -> anyhow::Result<Vec<(String, Vec<u
 
 /// Writes RUN/report/ whole: built beside the previous report and swapped in, so that the folder
 /// is always one complete report (see `store::staged`). The caller holds the run folder's lock.
-pub fn write_report(run_dir: &Path, results: &StudyResults) -> anyhow::Result<PathBuf> {
+/// Above `explorer_part_size` transcripts the explorer is a folder of parts, and report.html
+/// links to its index.
+pub fn write_report(
+    run_dir: &Path,
+    results: &StudyResults,
+    explorer_part_size: usize,
+) -> anyhow::Result<PathBuf> {
+    use crate::report::explorer;
     let dir = run_dir.join(REPORT_DIR);
     let staged = store::StagedDir::new(&dir)?;
+    let gathered = super::report_explorer::gather_explorer(run_dir, results)?;
+    let split = explorer::is_split(&gathered, explorer_part_size);
     for (name, bytes) in report_files(results)? {
+        let bytes = if split {
+            explorer::link_to_index(&name, bytes)
+        } else {
+            bytes
+        };
         staged.write(&name, &bytes)?;
     }
-    let explorer = super::report_explorer::gather_explorer(run_dir, results)?;
-    staged.write(
-        crate::report::explorer::EXPLORER_FILE,
-        &crate::report::explorer::explorer_html(&explorer),
-    )?;
+    for (name, bytes) in explorer::explorer_files(&gathered, explorer_part_size) {
+        staged.write(&name, &bytes)?;
+    }
     staged.commit()?;
     Ok(dir)
 }
@@ -681,7 +693,7 @@ pub fn lock_run(run_dir: &Path, command: &str) -> anyhow::Result<Option<store::R
 pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let _lock = lock_run(&args.run_dir, "report")?;
     let results = analyze_run(&args.run_dir, args)?;
-    let dir = write_report(&args.run_dir, &results)?;
+    let dir = write_report(&args.run_dir, &results, args.explorer_part_size)?;
     if !crate::commands::quiet() {
         out!("{}", crate::report::terminal::headline_table(&results));
         outln!("\nReport: {}", dir.join("report.html").display());

@@ -329,6 +329,7 @@ fn command_line(setting: &Setting, value: &str) -> Vec<String> {
         (Place::Flag("rate"), _) => vec!["rate", "--simulate", "p.json", "--out", "o.csv"],
         (Place::Flag("sim serve"), "--latency-ms") => vec!["sim", "serve"],
         (Place::Flag("agree"), _) => vec!["agree", "sheet.csv"],
+        (Place::Flag("report"), _) => vec!["report", "run"],
         (Place::Flag(_), "--seed") => vec!["rate", "--simulate", "p.json", "--out", "o.csv"],
         _ => unreachable!("flags only"),
     };

@@ -26,6 +26,12 @@ use serde::Serialize;
 use crate::blind::packet::{json_for_script, render_markdown, sha256_base64};
 use crate::provider::Role;
 
+mod split;
+pub use split::{
+    DEFAULT_PART_SIZE, EXPLORER_DIR, INDEX_FILE, Part, explorer_files,
+    index_content_security_policy, is_split, link_to_index, split,
+};
+
 const EXPLORER_JS: &str = include_str!("explorer/explorer.js");
 const EXPLORER_CSS: &str = include_str!("explorer/explorer.css");
 
@@ -167,16 +173,71 @@ impl<'a> Names<'a> {
 /// The page's Content-Security-Policy: the packets' (its own script and style by hash, nothing
 /// from anywhere) without a form to submit.
 pub fn content_security_policy() -> String {
+    policy_for(EXPLORER_JS)
+}
+
+/// The CSP of an explorer page running `script` with the explorer's style.
+fn policy_for(script: &str) -> String {
     format!(
         "default-src 'none'; script-src 'sha256-{}'; style-src 'sha256-{}'; img-src data:; \
          form-action 'none'; base-uri 'none'",
-        sha256_base64(EXPLORER_JS),
+        sha256_base64(script),
         sha256_base64(EXPLORER_CSS),
     )
 }
 
+/// The start of every explorer page: its head (CSP, title, style) and the opening of the
+/// un-blinded banner, up to and including the link back to the report (one folder up for the
+/// pages of a split explorer).
+fn open_page(out: &mut String, csp: &str, title: &str, title_suffix: &str, split: bool) {
+    let (report, pages) = if split {
+        (
+            "../report.html",
+            "These pages name the model and scaffold of every transcript and show \
+          the system prompts raters never saw. Never give them to a rater.",
+        )
+    } else {
+        (
+            "report.html",
+            "This page names the model and scaffold of every transcript and shows \
+          the system prompts raters never saw. Never give it to a rater.",
+        )
+    };
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    let _ = writeln!(
+        out,
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">"
+    );
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    out.push_str("<meta name=\"referrer\" content=\"no-referrer\">\n");
+    let _ = writeln!(
+        out,
+        "<title>{title} — transcript explorer (un-blinded){title_suffix}</title>"
+    );
+    let _ = writeln!(out, "<style>{EXPLORER_CSS}</style>\n</head>\n<body>");
+    let _ = write!(
+        out,
+        "<header class=\"unblinded\" role=\"banner\"><strong>Un-blinded: the researcher's view.</strong> \
+         {pages} <span class=\"study\">{title}</span> \
+         <a href=\"{report}\">Back to the report</a>"
+    );
+}
+
 /// explorer.html as bytes.
 pub fn explorer_html(explorer: &Explorer) -> Vec<u8> {
+    page(explorer, None)
+}
+
+/// Where a part of a split explorer sits: its place among the parts, named in its header with a
+/// link to the index (explorer/index.html) beside it.
+pub(crate) struct PartNav<'a> {
+    pub number: usize,
+    pub of: usize,
+    pub prompts: &'a str,
+}
+
+/// The explorer page, whole or as one part of a split explorer (one folder down from the report).
+pub(crate) fn page(explorer: &Explorer, part: Option<&PartNav>) -> Vec<u8> {
     let mut models = Names::new(&explorer.models);
     let mut scaffolds = Names::new(&explorer.scaffolds);
     let mut prompts = Names::new(&explorer.prompts);
@@ -236,26 +297,25 @@ pub fn explorer_html(explorer: &Explorer) -> Vec<u8> {
     let bodies = json_for_script(&bodies);
     let title = crate::report::format::html(&crate::report::format::one_line(&explorer.study));
     let mut out = String::with_capacity(index.len() + bodies.len() + EXPLORER_JS.len() + 4096);
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    let _ = writeln!(
-        out,
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">",
-        content_security_policy()
+    open_page(
+        &mut out,
+        &content_security_policy(),
+        &title,
+        "",
+        part.is_some(),
     );
-    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    out.push_str("<meta name=\"referrer\" content=\"no-referrer\">\n");
-    let _ = writeln!(
-        out,
-        "<title>{title} — transcript explorer (un-blinded)</title>"
-    );
-    let _ = writeln!(out, "<style>{EXPLORER_CSS}</style>\n</head>\n<body>");
-    let _ = writeln!(
-        out,
-        "<header class=\"unblinded\" role=\"banner\"><strong>Un-blinded: the researcher's view.</strong> \
-         This page names the model and scaffold of every transcript and shows the system prompts \
-         raters never saw. Never give it to a rater. <span class=\"study\">{title}</span> \
-         <a href=\"report.html\">Back to the report</a></header>"
-    );
+    if let Some(part) = part {
+        // The script keeps this link's fragment in step with the filters.
+        let _ = write!(
+            out,
+            "<br><span class=\"part\">Part {} of {}: prompts {}.</span> \
+             <a id=\"to-index\" href=\"index.html\">All parts</a>",
+            part.number,
+            part.of,
+            crate::report::format::html(part.prompts)
+        );
+    }
+    out.push_str("</header>\n");
     out.push_str(
         "<main id=\"app\"><p id=\"loading\">Loading transcripts…</p>\
          <noscript><p>The explorer needs JavaScript; the report's tables and results.json \

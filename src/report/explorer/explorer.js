@@ -74,6 +74,7 @@
     var params = new URLSearchParams(location.hash.replace(/^#/, ''));
     state = {};
     KEYS.forEach(function (key) { state[key] = params.get(key) || DEFAULTS[key] || ''; });
+    syncIndexLink();
   }
   function writeFragment() {
     var params = new URLSearchParams();
@@ -82,6 +83,12 @@
     });
     var text = params.toString();
     history.replaceState(null, '', text ? '#' + text : location.pathname + location.search);
+    syncIndexLink();
+  }
+  // A part of a split explorer links back to its index with the same filters.
+  function syncIndexLink() {
+    var toIndex = document.getElementById('to-index');
+    if (toIndex) toIndex.setAttribute('href', 'index.html' + location.hash);
   }
   function find(list, name) { return name ? list.indexOf(name) : -1; }
   function dimIndex() { var x = find(idx.dims.map(function (v) { return v[0]; }), state.d); return x; }
