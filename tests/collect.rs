@@ -39,7 +39,7 @@ fn drain(
             text.push_str(&line);
             text.push('\n');
         }
-    });
+    })
 }
 
 impl Collector {
