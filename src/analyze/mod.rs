@@ -13,6 +13,7 @@ pub mod clustered;
 #[cfg(test)]
 mod coverage;
 mod efficacy;
+pub mod gtheory;
 pub mod hypothesis;
 pub mod interaction;
 #[cfg(test)]
