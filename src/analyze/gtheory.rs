@@ -139,10 +139,7 @@ pub fn method_one(y: &[f64], factors: &[Vec<usize>]) -> Option<Vec<Option<f64>>>
                 .iter()
                 .zip(&factors[k])
                 .for_each(|(&a, &l)| *joint.entry((a, l)).or_default() += 1.0);
-            let trace: f64 = joint
-                .iter()
-                .map(|(&(a, _), m)| m * m / counts[i][a])
-                .sum();
+            let trace: f64 = joint.iter().map(|(&(a, _), m)| m * m / counts[i][a]).sum();
             c[(row, col)] = trace - sum_sq_over_n(k);
         }
         c[(row, size - 1)] = distinct(i) as f64 - 1.0;
@@ -284,7 +281,9 @@ pub fn components(ratings: &[Rating], replicates: usize, seed: u64) -> Option<Co
             let sample: Vec<Rating> = (0..prompts.len())
                 .flat_map(|slot| {
                     let p = prompts[rng.random_range(0..prompts.len())];
-                    by_prompt[&p].iter().map(move |r| Rating { prompt: slot, ..*r })
+                    by_prompt[&p]
+                        .iter()
+                        .map(move |r| Rating { prompt: slot, ..*r })
                 })
                 .collect();
             estimate(&sample)
