@@ -253,9 +253,17 @@ fn truncated(raw: &[Option<f64>]) -> Vec<f64> {
 /// Estimates, G coefficient and 95% cluster-bootstrap intervals over prompts (`replicates`
 /// draws from `seed`). `None` when the point estimates are not defined.
 pub fn components(ratings: &[Rating], replicates: usize, seed: u64) -> Option<Components> {
+    // A canonical order, so the input's order cannot change even the last bit of a sum.
+    let mut sorted = ratings.to_vec();
+    sorted.sort_by(|a, b| {
+        (a.model, a.scaffold, a.prompt, a.rater)
+            .cmp(&(b.model, b.scaffold, b.prompt, b.rater))
+            .then(a.y.total_cmp(&b.y))
+    });
+    let ratings = &sorted[..];
     let raw = estimate(ratings)?;
     let point = truncated(&raw);
-    let mut per_item: HashMap<(usize, usize, usize), usize> = HashMap::new();
+    let mut per_item: BTreeMap<(usize, usize, usize), usize> = BTreeMap::new();
     for r in ratings {
         *per_item.entry((r.model, r.scaffold, r.prompt)).or_default() += 1;
     }
