@@ -603,6 +603,36 @@ pub(crate) fn results() -> StudyResults {
     }
 }
 
+/// A dimension's variance components: (component, variance, truncated, interval) rows.
+fn variance_components(
+    rows: &[(&str, f64, bool, f64, f64)],
+    g: Option<(f64, (f64, f64))>,
+    sentence: &str,
+) -> VarianceShares {
+    let total: f64 = rows.iter().map(|r| r.1).sum();
+    VarianceShares {
+        shares: Vec::new(),
+        components: rows
+            .iter()
+            .map(|&(name, v, truncated, lo, hi)| VarianceComponent {
+                component: name.into(),
+                variance: Some(v),
+                truncated,
+                share: Some(v / total),
+                ci_low: Some(lo),
+                ci_high: Some(hi),
+            })
+            .collect(),
+        g_raters: g.map(|g| g.0),
+        g_raters_ci: g.map(|g| g.1),
+        raters_per_item: Some(if g.is_some() { 2.0 } else { 1.0 }),
+        bootstrap_replicates: 500,
+        interaction_exceeds_model: false,
+        n_obs: 283,
+        sentence: sentence.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -636,35 +666,5 @@ mod tests {
             assert_eq!(d.cells.len(), 12);
             assert_eq!(d.effects.len(), 9);
         }
-    }
-}
-
-/// A dimension's variance components: (component, variance, truncated, interval) rows.
-fn variance_components(
-    rows: &[(&str, f64, bool, f64, f64)],
-    g: Option<(f64, (f64, f64))>,
-    sentence: &str,
-) -> VarianceShares {
-    let total: f64 = rows.iter().map(|r| r.1).sum();
-    VarianceShares {
-        shares: Vec::new(),
-        components: rows
-            .iter()
-            .map(|&(name, v, truncated, lo, hi)| VarianceComponent {
-                component: name.into(),
-                variance: Some(v),
-                truncated,
-                share: Some(v / total),
-                ci_low: Some(lo),
-                ci_high: Some(hi),
-            })
-            .collect(),
-        g_raters: g.map(|g| g.0),
-        g_raters_ci: g.map(|g| g.1),
-        raters_per_item: Some(if g.is_some() { 2.0 } else { 1.0 }),
-        bootstrap_replicates: 500,
-        interaction_exceeds_model: false,
-        n_obs: 283,
-        sentence: sentence.into(),
     }
 }
