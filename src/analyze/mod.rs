@@ -14,6 +14,7 @@ pub mod clustered;
 mod coverage;
 mod drift;
 mod efficacy;
+pub mod gtheory;
 pub mod hypothesis;
 pub mod interaction;
 #[cfg(test)]

@@ -414,10 +414,45 @@ pub struct RaterSensitivity {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VarianceShares {
-    /// Component name -> share of the total sum of squares (Type I, in the listed order).
+    /// Legacy Type I shares of results.json files written before the variance components;
+    /// no longer produced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shares: Vec<(String, f64)>,
+    /// Variance components of the crossed design (Method I; see docs/statistics.md).
+    #[serde(default)]
+    pub components: Vec<VarianceComponent>,
+    /// Reliability of the mean of `raters_per_item` ratings of a transcript; null when no
+    /// transcript has two ratings.
+    #[serde(default)]
+    pub g_raters: Option<f64>,
+    #[serde(default)]
+    pub g_raters_ci: Option<(f64, f64)>,
+    /// Harmonic mean of the ratings per transcript.
+    #[serde(default)]
+    pub raters_per_item: Option<f64>,
+    /// Cluster-bootstrap replicates over prompts behind the intervals.
+    #[serde(default)]
+    pub bootstrap_replicates: usize,
+    /// The model × scaffold component's interval lies wholly above the model component's.
+    #[serde(default)]
+    pub interaction_exceeds_model: bool,
     pub n_obs: usize,
     pub sentence: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VarianceComponent {
+    pub component: String,
+    /// Estimate truncated at 0; null when the design cannot separate the component.
+    pub variance: Option<f64>,
+    /// The estimate was negative and has been set to 0.
+    #[serde(default)]
+    pub truncated: bool,
+    /// Share of the summed (truncated) components.
+    pub share: Option<f64>,
+    /// 95% percentile interval from the bootstrap over prompts.
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

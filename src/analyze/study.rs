@@ -9,10 +9,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::anova::{self, Obs};
 use super::blinding::blinding_check;
 use super::clm;
 use super::efficacy::{self, Efficacy};
+use super::gtheory::{self, Facet, Rating};
 use super::hypothesis::{self, Block};
 use super::interaction::{self, Claim};
 use super::pooling::{self, Rated};
@@ -485,6 +485,9 @@ fn latent(ctx: &Context<'_>, dim: &Dimension) -> (Option<clm::LatentTest>, Optio
     }
 }
 
+/// Bootstrap replicates behind the variance components' intervals.
+const VARIANCE_REPLICATES: usize = 500;
+
 fn variance(ctx: &Context<'_>, dim: &Dimension) -> Option<VarianceShares> {
     let prompts: Vec<&str> = ctx
         .observations
@@ -493,12 +496,12 @@ fn variance(ctx: &Context<'_>, dim: &Dimension) -> Option<VarianceShares> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let obs: Vec<Obs> = ctx
+    let ratings: Vec<Rating> = ctx
         .observations
         .iter()
         .filter(|o| o.dimension == dim.id)
         .filter_map(|o| {
-            Some(Obs {
+            Some(Rating {
                 model: Context::index(&ctx.models, &o.model)?,
                 scaffold: Context::index(&ctx.scaffolds, &o.scaffold)?,
                 prompt: prompts.iter().position(|p| *p == o.prompt)?,
@@ -507,65 +510,79 @@ fn variance(ctx: &Context<'_>, dim: &Dimension) -> Option<VarianceShares> {
             })
         })
         .collect();
-    let d = anova::variance_decomposition(&obs)?;
-    let share = |c: anova::Component| {
-        d.shares
-            .iter()
-            .find(|(x, _)| *x == c)
-            .map_or(0.0, |(_, v)| *v)
-    };
-    let (model, scaffold, mxs) = (
-        share(anova::Component::Model),
-        share(anova::Component::Scaffold),
-        share(anova::Component::ModelxScaffold),
-    );
-    let pct = |x: f64| format!("{:.0}%", 100.0 * x);
-    let sentence = if mxs >= model && mxs > 0.02 {
-        format!(
-            "The model x scaffold interaction accounts for {} of the variance, at least as much as the \
-             model itself ({}): a model-level score, which averages over scaffolds, would hide how \
-             differently the models respond to the same protocol.",
-            pct(mxs),
-            pct(model)
-        )
-    } else if mxs > 0.02 {
-        format!(
-            "The model x scaffold interaction accounts for {} of the variance, less than the models' \
-             {} (scaffolds: {}): a model-level score would still miss part of how differently the \
-             models respond to the same protocol, so scaffold effects are best reported per model.",
-            pct(mxs),
-            pct(model),
-            pct(scaffold)
-        )
-    } else {
-        format!(
-            "The model x scaffold interaction is small ({}; models {}, scaffolds {}): on this \
-             dimension, scaffold effects transfer across these models, so a model-level score \
-             loses little here.",
-            pct(mxs),
-            pct(model),
-            pct(scaffold)
-        )
-    };
+    let c = gtheory::components(
+        &ratings,
+        VARIANCE_REPLICATES,
+        ctx.seed(&["variance", &dim.id]),
+    )?;
+    let total: f64 = c.components.iter().filter_map(|e| e.variance).sum();
+    let exceeds = gtheory::exceeds(&c);
+    let sentence = variance_sentence(&c, exceeds);
     Some(VarianceShares {
-        shares: d
-            .shares
+        shares: Vec::new(),
+        components: c
+            .components
             .iter()
-            .map(|(c, v)| (component_name(*c).to_string(), *v))
+            .map(|e| VarianceComponent {
+                component: e.facet.name().to_string(),
+                variance: e.variance,
+                truncated: e.truncated,
+                share: e.variance.filter(|_| total > 0.0).map(|v| v / total),
+                ci_low: e.ci.map(|ci| ci.0),
+                ci_high: e.ci.map(|ci| ci.1),
+            })
             .collect(),
-        n_obs: d.n_obs,
+        g_raters: c.g,
+        g_raters_ci: c.g_ci,
+        raters_per_item: Some(c.raters_per_item),
+        bootstrap_replicates: c.replicates,
+        interaction_exceeds_model: exceeds,
+        n_obs: c.n_obs,
         sentence,
     })
 }
 
-fn component_name(c: anova::Component) -> &'static str {
-    match c {
-        anova::Component::Model => "model",
-        anova::Component::Scaffold => "scaffold",
-        anova::Component::ModelxScaffold => "model x scaffold",
-        anova::Component::Prompt => "prompt",
-        anova::Component::Rater => "rater",
-        anova::Component::Residual => "residual",
+/// Compares the model × scaffold and model components only as far as their intervals allow.
+fn variance_sentence(c: &gtheory::Components, exceeds: bool) -> String {
+    let describe = |f: Facet| {
+        let e = c.get(f)?;
+        let (lo, hi) = e.ci?;
+        Some((
+            format!("{:.2} (95% CI {lo:.2} to {hi:.2})", e.variance?),
+            lo,
+            hi,
+        ))
+    };
+    let (Some((mxs, mxs_lo, mxs_hi)), Some((model, model_lo, _))) =
+        (describe(Facet::ModelxScaffold), describe(Facet::Model))
+    else {
+        return "The design does not separate the model and model × scaffold components on \
+                this dimension, so they are not compared."
+            .into();
+    };
+    if exceeds {
+        format!(
+            "The model × scaffold variance component, {mxs}, exceeds the model component, \
+             {model}, with intervals that do not overlap: a model-level score, which averages \
+             over scaffolds, would hide how differently the models respond to the same protocol."
+        )
+    } else if mxs_hi < model_lo {
+        format!(
+            "The model component, {model}, exceeds the model × scaffold component, {mxs}, with \
+             intervals that do not overlap: scaffold effects differ less between these models \
+             than the models differ."
+        )
+    } else if mxs_lo > 0.0 {
+        format!(
+            "The model × scaffold component is {mxs} and the model component {model}: the \
+             interaction is present, but the intervals overlap, so these data do not say which \
+             is larger."
+        )
+    } else {
+        format!(
+            "The model × scaffold component is {mxs} and the model component {model}: the \
+             intervals overlap, so these data do not say which is larger."
+        )
     }
 }
 
@@ -743,18 +760,17 @@ pub fn analyze(input: &Input<'_>) -> StudyResults {
             i.p_holm = p;
         }
     }
-    // Type I shares are order-dependent and on pure noise the interaction's share matches the
-    // model's in 30% of data sets: a share is read as model dependence only when a scale-free
-    // test or a non-removable pair shows it.
+    // A variance comparison is read as model dependence only when a scale-free test or a
+    // non-removable pair shows it.
     for d in dimensions.iter_mut() {
         if interaction::claim(d, plan.alpha()) != Claim::DependsOnModel
             && let Some(v) = d.variance.as_mut()
+            && v.interaction_exceeds_model
         {
             v.sentence = format!(
-                "These are Type I shares (η²), which depend on the order of the facets when data \
-                 are unbalanced; no scale-free test or pair of models shows a model x scaffold \
-                 interaction on {}, so its share is not evidence that efficacy depends on the \
-                 model.",
+                "The model × scaffold variance component's interval lies above the model \
+                 component's, but no scale-free test or pair of models shows a model x scaffold \
+                 interaction on {}, so this is not evidence that efficacy depends on the model.",
                 d.id
             );
         }

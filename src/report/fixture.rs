@@ -443,33 +443,37 @@ pub(crate) fn results() -> StudyResults {
             latent_note: (d == 3).then(|| "the cumulative-link model could not be fitted: the fit did not converge in 300 Newton iterations".to_string()),
             kinds,
             variance: match d {
-                0 => Some(VarianceShares {
-                    shares: vec![
-                        ("model".into(), 0.121),
-                        ("scaffold".into(), 0.384),
-                        ("model × scaffold".into(), 0.287),
-                        ("prompt".into(), 0.041),
-                        ("residual".into(), 0.167),
+                0 => Some(variance_components(
+                    &[
+                        ("model", 0.061, false, 0.0, 0.21),
+                        ("scaffold", 0.192, false, 0.05, 0.41),
+                        ("model × scaffold", 0.143, false, 0.06, 0.30),
+                        ("prompt", 0.021, false, 0.0, 0.07),
+                        ("rater", 0.0, true, 0.0, 0.02),
+                        ("transcript (model × scaffold × prompt)", 0.052, false, 0.01, 0.10),
+                        ("residual (rating error)", 0.083, false, 0.06, 0.11),
                     ],
-                    n_obs: 283,
-                    sentence: "Scaffolds account for 38% of the variance in verification_support \
-                               and the model × scaffold interaction for another 29%: how much a \
-                               scaffold helps depends on the model it wraps."
-                        .into(),
-                }),
-                3 => Some(VarianceShares {
-                    shares: vec![
-                        ("model".into(), 0.213),
-                        ("scaffold".into(), 0.032),
-                        ("model × scaffold".into(), 0.011),
-                        ("prompt".into(), 0.298),
-                        ("residual".into(), 0.446),
+                    Some((0.83, (0.76, 0.88))),
+                    "The model × scaffold component is 0.14 (95% CI 0.06 to 0.30) and the model \
+                     component 0.06 (95% CI 0.00 to 0.21): the interaction is present, but the \
+                     intervals overlap, so these data do not say which is larger.",
+                )),
+                3 => Some(variance_components(
+                    &[
+                        ("model", 0.213, false, 0.04, 0.52),
+                        ("scaffold", 0.032, false, 0.0, 0.09),
+                        ("model × scaffold", 0.0, true, 0.0, 0.03),
+                        ("prompt", 0.298, false, 0.12, 0.47),
+                        ("rater", 0.011, false, 0.0, 0.04),
+                        ("transcript (model × scaffold × prompt)", 0.0, true, 0.0, 0.0),
+                        ("residual (rating error)", 0.446, false, 0.37, 0.52),
                     ],
-                    n_obs: 283,
-                    sentence: "Helpfulness varies mostly between prompts and models; the \
-                               scaffolds account for 3% of its variance."
-                        .into(),
-                }),
+                    None,
+                    "The model component, 0.21 (95% CI 0.04 to 0.52), exceeds the model × \
+                     scaffold component, 0.00 (95% CI 0.00 to 0.03), with intervals that do not \
+                     overlap: scaffold effects differ less between these models than the models \
+                     differ.",
+                )),
                 _ => None,
             },
             spec_curve: (d == 0).then(spec_curve),
@@ -598,6 +602,36 @@ pub(crate) fn results() -> StudyResults {
             ],
         },
         rounds_analysis: None,
+    }
+}
+
+/// A dimension's variance components: (component, variance, truncated, interval) rows.
+fn variance_components(
+    rows: &[(&str, f64, bool, f64, f64)],
+    g: Option<(f64, (f64, f64))>,
+    sentence: &str,
+) -> VarianceShares {
+    let total: f64 = rows.iter().map(|r| r.1).sum();
+    VarianceShares {
+        shares: Vec::new(),
+        components: rows
+            .iter()
+            .map(|&(name, v, truncated, lo, hi)| VarianceComponent {
+                component: name.into(),
+                variance: Some(v),
+                truncated,
+                share: Some(v / total),
+                ci_low: Some(lo),
+                ci_high: Some(hi),
+            })
+            .collect(),
+        g_raters: g.map(|g| g.0),
+        g_raters_ci: g.map(|g| g.1),
+        raters_per_item: Some(if g.is_some() { 2.0 } else { 1.0 }),
+        bootstrap_replicates: 500,
+        interaction_exceeds_model: false,
+        n_obs: 283,
+        sentence: sentence.into(),
     }
 }
 

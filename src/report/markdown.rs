@@ -778,26 +778,77 @@ fn robustness(out: &mut String, r: &StudyResults, flavor: Flavor) {
             }
         }
         if let Some(v) = &d.variance {
+            variance_components(out, v);
+        }
+    }
+}
+
+fn variance_components(out: &mut String, v: &crate::analyze::results::VarianceShares) {
+    if v.components.is_empty() {
+        // A results.json from before the variance components: its Type I shares depend on
+        // the order of the facets, so they are not shown as a decomposition.
+        let _ = writeln!(
+            out,
+            "This results.json holds order-dependent Type I shares from an older version; \
+             re-run `blindfold report` for the variance components.\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Variance components (Henderson's Method I, which does not depend on the order of the \
+         facets; 95% intervals from {} bootstrap resamples of prompts; {}):\n",
+        v.bootstrap_replicates,
+        plural(v.n_obs, "rating", "ratings")
+    );
+    let number = |x: Option<f64>| x.map_or("n/a".to_string(), |x| format!("{x:.3}"));
+    let rows: Vec<Vec<String>> = v
+        .components
+        .iter()
+        .map(|c| {
+            let mark = if c.truncated { " *" } else { "" };
+            vec![
+                md(&c.component),
+                format!("{}{mark}", number(c.variance)),
+                match (c.ci_low, c.ci_high) {
+                    (Some(lo), Some(hi)) => format!("{lo:.3} to {hi:.3}"),
+                    _ => "n/a".into(),
+                },
+                percent(c.share),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &[
+            ("Component", Left),
+            ("Variance", Right),
+            ("95% interval", Right),
+            ("Share", Right),
+        ],
+        &rows,
+    );
+    if v.components.iter().any(|c| c.truncated) {
+        out.push_str("\\* The estimate was negative and is shown as 0.\n\n");
+    }
+    match (v.g_raters, v.raters_per_item) {
+        (Some(g), Some(k)) => {
+            let ci = v.g_raters_ci.map_or(String::new(), |(lo, hi)| {
+                format!(" (95% interval {lo:.2} to {hi:.2})")
+            });
             let _ = writeln!(
                 out,
-                "Variance decomposition (Type I sums of squares, components in the order \
-                 listed; {}):\n",
-                plural(v.n_obs, "observation", "observations")
+                "G coefficient for raters: {g:.2}{ci}, the reliability of the mean of {k:.1} \
+                 ratings per transcript.\n"
             );
-            let rows: Vec<Vec<String>> = v
-                .shares
-                .iter()
-                .map(|(name, share)| vec![md(name), percent(Some(*share))])
-                .collect();
-            table(
-                out,
-                &[("Component", Left), ("Share of variance", Right)],
-                &rows,
-            );
-            if !v.sentence.trim().is_empty() {
-                let _ = writeln!(out, "{}\n", md(v.sentence.trim()));
-            }
         }
+        _ => out.push_str(
+            "G coefficient for raters: n/a (no transcript has two ratings, so transcript and \
+             rating error cannot be separated).\n\n",
+        ),
+    }
+    if !v.sentence.trim().is_empty() {
+        let _ = writeln!(out, "{}\n", md(v.sentence.trim()));
     }
 }
 
