@@ -339,8 +339,8 @@ pub struct Rating {
     pub scaffold: usize,
     pub prompt: usize,
     pub rater: usize,
-    /// The transcript's cell within its prompt: ratings of one (model, scaffold, prompt) are
-    /// one cluster (raters of a transcript, repeats of a prompt share its draw).
+    /// The rating, counted from the scale's minimum. Ratings of one (model, scaffold, prompt)
+    /// are one cluster (raters of a transcript, repeats of a prompt share its draw).
     pub level: usize,
 }
 
@@ -362,6 +362,11 @@ pub struct LatentTest {
     /// What diverges, in words ("model sim-a x scaffold verification", "prompt p03"): the
     /// LR statistic is then a supremum and the χ² reference is less certain.
     pub separation: Vec<String>,
+    /// Prompts and raters whose every rating sits at one end of the levels in use, set aside
+    /// before fitting ("prompt p03 (every rating at the lowest level in use)"): see
+    /// `set_aside_separated`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<String>,
 }
 
 /// What a term of the design is called in [`LatentTest::separation`].
@@ -383,6 +388,8 @@ pub fn latent_interaction_test(
     ratings: &[Rating],
     names: &Names<'_>,
 ) -> Result<LatentTest, ClmError> {
+    let (kept, set_aside) = set_aside_separated(ratings, names);
+    let ratings = kept.as_slice();
     let y: Vec<usize> = ratings.iter().map(|r| r.level).collect();
     let pick = |f: fn(&Rating) -> usize| ratings.iter().map(f).collect::<Vec<usize>>();
     let cells = pick(|r| r.model * 1_000_000 + r.scaffold);
@@ -464,7 +471,92 @@ pub fn latent_interaction_test(
         n_ratings: ratings.len(),
         empty_levels: full.empty_categories,
         separation,
+        set_aside,
     })
+}
+
+/// Sets aside the prompts (and, with two or more raters, the raters) whose every rating is at
+/// the lowest or at the highest level in use, and names them.
+///
+/// Why: such a level separates — its coefficient runs off to infinity — and at that supremum
+/// its ratings have likelihood 1 under both models whatever the other parameters are, so they
+/// add nothing to either log-likelihood, to the LR or to the scores of the design effect. Left
+/// in, they only add a diverging nuisance coefficient, which would set the latent test aside as
+/// "separated" although no term of the interaction diverges. Setting them aside gives the same
+/// LR with a regular fit. Repeated until nothing changes, since removing ratings can change
+/// which levels are in use. Separation within the model x scaffold cells is left in place and
+/// reported: that one does bear on the interaction.
+fn set_aside_separated(ratings: &[Rating], names: &Names<'_>) -> (Vec<Rating>, Vec<String>) {
+    let mut kept = ratings.to_vec();
+    let mut named = Vec::new();
+    while let Some(more) = separated_level(&kept, names) {
+        let (facet, separated) = more;
+        kept.retain(|r| !separated.iter().any(|(k, _)| *k == facet.of(r)));
+        named.extend(separated.into_iter().map(|(_, text)| text));
+    }
+    (kept, named)
+}
+
+/// A nuisance facet of the latent fit.
+#[derive(Clone, Copy)]
+enum Facet {
+    Prompt,
+    Rater,
+}
+
+impl Facet {
+    fn of(self, r: &Rating) -> usize {
+        match self {
+            Facet::Prompt => r.prompt,
+            Facet::Rater => r.rater,
+        }
+    }
+}
+
+/// The first facet with levels whose every rating is at the lowest or highest level in use,
+/// with those levels and how to name them; `None` when there is none. A facet all of whose
+/// levels are at one end would leave nothing to fit, so it is left alone.
+fn separated_level(kept: &[Rating], names: &Names<'_>) -> Option<(Facet, Vec<(usize, String)>)> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let low = kept.iter().map(|r| r.level).min()?;
+    let high = kept.iter().map(|r| r.level).max()?;
+    if low == high {
+        return None;
+    }
+    let raters = kept.iter().map(|r| r.rater).collect::<BTreeSet<_>>().len();
+    // Rater effects enter the fit only with two or more raters.
+    let facets = [
+        (Facet::Prompt, "prompt", names.prompts),
+        (Facet::Rater, "rater", names.raters),
+    ];
+    for (facet, word, labels) in facets {
+        if matches!(facet, Facet::Rater) && raters < 2 {
+            continue;
+        }
+        let mut levels: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+        for r in kept {
+            levels.entry(facet.of(r)).or_default().insert(r.level);
+        }
+        let total = levels.len();
+        let separated: Vec<(usize, String)> = levels
+            .into_iter()
+            .filter_map(|(k, used)| {
+                let only = *used.iter().next()?;
+                (used.len() == 1 && (only == low || only == high)).then(|| {
+                    let label = labels.get(k).cloned().unwrap_or_else(|| k.to_string());
+                    let end = if only == low { "lowest" } else { "highest" };
+                    (
+                        k,
+                        format!("{word} {label} (every rating at the {end} level in use)"),
+                    )
+                })
+            })
+            .collect();
+        if !separated.is_empty() && separated.len() < total {
+            return Some((facet, separated));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -613,6 +705,45 @@ mod tests {
         );
         close(test.lr, 2.082502175101, 1e-6, "LR");
         assert_eq!((test.df, test.empty_levels.clone()), (2, vec![1]));
+    }
+
+    #[test]
+    fn prompts_at_one_end_of_the_scale_are_set_aside_not_called_separation() {
+        let names = Names {
+            models: &[],
+            scaffolds: &[],
+            prompts: &["p0".into(), "p1".into(), "p2".into()],
+            raters: &[],
+        };
+        let base = ratings(3, 3, 6, 2, DATA_A);
+        // Prompt 0 entirely at the top, prompt 1 entirely in the middle level.
+        let mut r = base.clone();
+        for x in r.iter_mut() {
+            match x.prompt {
+                0 => x.level = 2,
+                1 => x.level = 1,
+                _ => {}
+            }
+        }
+        let test = latent_interaction_test(&r, &names).unwrap();
+        assert_eq!(
+            test.set_aside,
+            vec!["prompt p0 (every rating at the highest level in use)".to_string()]
+        );
+        assert!(test.separation.is_empty(), "{:?}", test.separation);
+        // The set-aside ratings add nothing: the test equals the one without them.
+        let rest: Vec<Rating> = r.iter().copied().filter(|x| x.prompt != 0).collect();
+        let without = latent_interaction_test(&rest, &NO_NAMES).unwrap();
+        assert_eq!(test.n_ratings, rest.len());
+        close(test.lr, without.lr, 1e-12, "LR");
+        close(test.p_value, without.p_value, 1e-12, "p");
+        // Data set A as it is has no such prompt.
+        assert!(
+            latent_interaction_test(&base, &names)
+                .unwrap()
+                .set_aside
+                .is_empty()
+        );
     }
 
     #[test]

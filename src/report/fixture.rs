@@ -396,6 +396,7 @@ fn latent(d: usize) -> Option<crate::analyze::clm::LatentTest> {
         n_ratings: 283,
         empty_levels,
         separation,
+        set_aside: Vec::new(),
     })
 }
 

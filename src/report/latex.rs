@@ -961,8 +961,14 @@ fn equivalence_table(results: &StudyResults, dim: &DimensionResults, stem: &str)
             Some(e) => Label::text_of(e.label, dim.margin),
             None => NA.to_string(),
         };
+        // Cross-round comparisons carry the same mark as in the other tables and the figure.
+        let mark = if effect.is_some_and(|e| e.cross_round) {
+            "$^\\dagger$"
+        } else {
+            ""
+        };
         body.push(row(&[
-            format!("\\quad {}", stacked(scaffold, ID_LINE, 'l', 't', "")),
+            format!("\\quad {}", stacked(scaffold, ID_LINE, 'l', 't', mark)),
             pairs[i].clone(),
             effects[i].clone(),
             tost[i].clone(),
@@ -990,7 +996,15 @@ fn equivalence_table(results: &StudyResults, dim: &DimensionResults, stem: &str)
         columns: "lrrrrl".to_string(),
         head,
         body,
-        notes: Vec::new(),
+        notes: if dim.effects.iter().any(|e| e.cross_round) {
+            vec![
+                "$^\\dagger$\\,The scaffold and the baseline were rated in different rounds: the \
+                  effect mixes in any drift of the raters between them."
+                    .to_string(),
+            ]
+        } else {
+            Vec::new()
+        },
     };
     Some(float.render(results))
 }
@@ -1954,6 +1968,35 @@ mod tests {
         let agreement = &files.iter().find(|(n, _)| n == "agreement.tex").unwrap().1;
         assert!(!agreement.contains("dagger"));
         assert!(agreement.contains("Krippendorff's $\\alpha$ uses the ordinal metric."));
+    }
+
+    #[test]
+    fn cross_round_effects_get_a_dagger_and_a_note() {
+        let equivalence = |r: &StudyResults| {
+            tables(r)
+                .into_iter()
+                .find(|(n, _)| n.starts_with("equivalence-verification"))
+                .unwrap()
+                .1
+        };
+        let mut r = typical();
+        assert!(!equivalence(&r).contains("dagger"));
+        let e = r.dimensions[0]
+            .effects
+            .iter_mut()
+            .find(|e| e.scaffold != r.baseline)
+            .unwrap();
+        e.cross_round = true;
+        let scaffold = escape(&e.scaffold.clone());
+        let table = equivalence(&r);
+        assert_eq!(table.matches("$^\\dagger$").count(), 2, "{table}");
+        assert!(
+            table.contains(&format!("{scaffold}$^\\dagger$ &")),
+            "{table}"
+        );
+        assert!(table.contains(
+            "$^\\dagger$\\,The scaffold and the baseline were rated in different rounds"
+        ));
     }
 
     #[test]

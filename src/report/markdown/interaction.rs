@@ -100,6 +100,18 @@ pub(super) fn tests(out: &mut String, d: &DimensionResults) {
                         .join(", ")
                 );
             }
+            if !t.set_aside.is_empty() {
+                let _ = write!(
+                    out,
+                    " Set aside before fitting, because their every rating sits at one end of \
+                     the scale and so adds nothing to either model: {}.",
+                    t.set_aside
+                        .iter()
+                        .map(|s| md(s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
             out.push_str("\n\n");
         }
         (None, note) => {
