@@ -162,8 +162,13 @@ pub const ADJUDICATION_THRESHOLD: Setting = int(
     1_000_000,
     "levels",
 );
-pub const MAX_ITEMS_PER_PACKET: Setting =
-    int(Place::Blinding, "max_items_per_packet", 1, 10_000_000, "items");
+pub const MAX_ITEMS_PER_PACKET: Setting = int(
+    Place::Blinding,
+    "max_items_per_packet",
+    1,
+    10_000_000,
+    "items",
+);
 
 pub const CONFIDENCE: Setting = open(
     float(Place::Analysis, "confidence", 0.5, 1.0, ""),

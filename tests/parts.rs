@@ -82,7 +82,8 @@ fn parts_are_complete_balanced_forms_and_unblind_takes_them_in_any_order() {
     let output = blind(&run, &["--seed", "7", "--max-items-per-packet", "5"]);
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert!(
-        stdout_of(&output).contains("r1: 16 items in 4 parts (r1-part-01 to r1-part-04, 4 items each)"),
+        stdout_of(&output)
+            .contains("r1: 16 items in 4 parts (r1-part-01 to r1-part-04, 4 items each)"),
         "{}",
         stdout_of(&output)
     );
@@ -99,7 +100,10 @@ fn parts_are_complete_balanced_forms_and_unblind_takes_them_in_any_order() {
         .map(|i| {
             (
                 i["item_id"].as_str().unwrap(),
-                (i["model"].as_str().unwrap(), i["scaffold"].as_str().unwrap()),
+                (
+                    i["model"].as_str().unwrap(),
+                    i["scaffold"].as_str().unwrap(),
+                ),
             )
         })
         .collect();
@@ -124,7 +128,9 @@ fn parts_are_complete_balanced_forms_and_unblind_takes_them_in_any_order() {
                 .collect();
             assert_eq!(items.len(), 4);
             for item in &items {
-                per_condition.entry(condition[item]).or_insert_with(|| vec![0; 4])[p] += 1;
+                per_condition
+                    .entry(condition[item])
+                    .or_insert_with(|| vec![0; 4])[p] += 1;
             }
             concatenated.extend(items.iter().map(|s| s.to_string()));
 
@@ -145,7 +151,10 @@ fn parts_are_complete_balanced_forms_and_unblind_takes_them_in_any_order() {
             let sheet = std::fs::read_to_string(packets.join(format!("{stem}.csv"))).unwrap();
             assert_eq!(sheet.lines().count(), 5, "header and four rows");
             let part_json = json(&packets.join(format!("{stem}.json")));
-            assert_eq!(part_json["part"], serde_json::json!({"part": p + 1, "of": 4}));
+            assert_eq!(
+                part_json["part"],
+                serde_json::json!({"part": p + 1, "of": 4})
+            );
             assert_eq!(part_json["packet_id"], part["packet_id"]);
         }
         assert_eq!(
@@ -186,7 +195,11 @@ fn parts_are_complete_balanced_forms_and_unblind_takes_them_in_any_order() {
         .cloned()
         .collect();
     let output = unblind(&round, &without, &[]);
-    assert_clean_failure(&output, "", &["rater r2: missing part-03 of 4", "coverage is incomplete"]);
+    assert_clean_failure(
+        &output,
+        "",
+        &["rater r2: missing part-03 of 4", "coverage is incomplete"],
+    );
     assert!(!round.join("unblinded.csv").exists());
     // As with a missing rater, --allow-missing un-blinds what there is, with a warning.
     let output = unblind(&round, &without, &["--allow-missing"]);
@@ -211,7 +224,9 @@ fn parts_are_complete_balanced_forms_and_unblind_takes_them_in_any_order() {
     std::fs::copy(&sheets["r3-part-04"], &renamed).unwrap();
     let swapped: Vec<PathBuf> = order
         .iter()
-        .filter(|p| !p.ends_with("ratings-r3-part-04.csv") && !p.ends_with("ratings-r3-part-01.csv"))
+        .filter(|p| {
+            !p.ends_with("ratings-r3-part-04.csv") && !p.ends_with("ratings-r3-part-01.csv")
+        })
         .cloned()
         .chain([renamed])
         .collect();
@@ -232,7 +247,8 @@ fn the_split_is_deterministic_and_no_split_under_the_cap_changes_nothing() {
         let output = blind(dir, &["--seed", "3", "--max-items-per-packet", "6"]);
         assert!(output.status.success(), "{}", stderr_of(&output));
     }
-    let packets = |dir: &Path| json(&dir.join("blind/round-1/packets/manifest.json"))["packets"].clone();
+    let packets =
+        |dir: &Path| json(&dir.join("blind/round-1/packets/manifest.json"))["packets"].clone();
     assert_eq!(packets(&run), packets(&copy), "same seed, same parts");
     for name in ["r1-part-01.html", "r2-part-03.json", "r3-part-02.csv"] {
         assert_eq!(
@@ -243,7 +259,18 @@ fn the_split_is_deterministic_and_no_split_under_the_cap_changes_nothing() {
     }
 
     // At or under the cap: the packets are byte for byte those of a round without the setting.
-    let output = blind(&run, &["--seed", "3", "--round", "b", "--all", "--max-items-per-packet", "16"]);
+    let output = blind(
+        &run,
+        &[
+            "--seed",
+            "3",
+            "--round",
+            "b",
+            "--all",
+            "--max-items-per-packet",
+            "16",
+        ],
+    );
     assert!(output.status.success(), "{}", stderr_of(&output));
     let output = blind(&copy, &["--seed", "3", "--round", "b", "--all"]);
     assert!(output.status.success(), "{}", stderr_of(&output));
@@ -255,23 +282,37 @@ fn the_split_is_deterministic_and_no_split_under_the_cap_changes_nothing() {
         );
     }
     assert!(!run.join("blind/b/packets/r1-part-01.html").exists());
-    assert!(json(&run.join("blind/b/packets/manifest.json"))["packets"]["r1"]
-        .get("parts")
-        .is_none());
+    assert!(
+        json(&run.join("blind/b/packets/manifest.json"))["packets"]["r1"]
+            .get("parts")
+            .is_none()
+    );
 }
 
 #[test]
 fn the_study_setting_splits_and_a_bad_value_names_the_file_and_key() {
     let study = StudyDir::with_prompts(2);
-    study.edit("study.toml", "per_item = 2", "per_item = 2\nmax_items_per_packet = 0");
-    let output = blindfold().arg("validate").arg(study.path()).output().unwrap();
+    study.edit(
+        "study.toml",
+        "per_item = 2",
+        "per_item = 2\nmax_items_per_packet = 0",
+    );
+    let output = blindfold()
+        .arg("validate")
+        .arg(study.path())
+        .output()
+        .unwrap();
     assert_clean_failure(
         &output,
         "study.toml",
         &["max_items_per_packet must be at least 1"],
     );
 
-    study.edit("study.toml", "max_items_per_packet = 0", "max_items_per_packet = 8");
+    study.edit(
+        "study.toml",
+        "max_items_per_packet = 0",
+        "max_items_per_packet = 8",
+    );
     let run = study.run("r");
     let output = blind(&run, &["--seed", "1"]);
     assert!(output.status.success(), "{}", stderr_of(&output));
@@ -279,7 +320,10 @@ fn the_study_setting_splits_and_a_bad_value_names_the_file_and_key() {
     assert!(packets.join("r1-part-02.html").exists());
     assert!(!packets.join("r1-part-03.html").exists());
     // The flag overrides the study.
-    let output = blind(&run, &["--seed", "1", "--all", "--max-items-per-packet", "4"]);
+    let output = blind(
+        &run,
+        &["--seed", "1", "--all", "--max-items-per-packet", "4"],
+    );
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert!(run.join("blind/round-2/packets/r1-part-04.html").exists());
 }

@@ -112,16 +112,30 @@ mod tests {
         let (order, condition) = packet(40);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let before = rng.clone();
-        assert_eq!(split(&order, |i| condition[i], 40, &mut rng), vec![order.clone()]);
+        assert_eq!(
+            split(&order, |i| condition[i], 40, &mut rng),
+            vec![order.clone()]
+        );
         assert_eq!(split(&order, |i| condition[i], 1000, &mut rng), vec![order]);
         assert_eq!(rng, before, "no randomness drawn for a whole packet");
     }
 
     #[test]
     fn parts_hold_every_item_once_and_sizes_differ_by_at_most_one() {
-        for (n, max, k) in [(41, 40, 2), (100, 7, 15), (120, 30, 4), (13, 1, 13), (50, 49, 2)] {
+        for (n, max, k) in [
+            (41, 40, 2),
+            (100, 7, 15),
+            (120, 30, 4),
+            (13, 1, 13),
+            (50, 49, 2),
+        ] {
             let (order, condition) = packet(n);
-            let parts = split(&order, |i| condition[i], max, &mut ChaCha8Rng::seed_from_u64(3));
+            let parts = split(
+                &order,
+                |i| condition[i],
+                max,
+                &mut ChaCha8Rng::seed_from_u64(3),
+            );
             assert_eq!(parts.len(), k, "n {n}, max {max}");
             let sizes: Vec<usize> = parts.iter().map(Vec::len).collect();
             let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
@@ -136,7 +150,12 @@ mod tests {
     fn each_condition_is_spread_evenly_over_the_parts() {
         for (n, max) in [(120, 30), (137, 20), (1000, 64)] {
             let (order, condition) = packet(n);
-            let parts = split(&order, |i| condition[i], max, &mut ChaCha8Rng::seed_from_u64(5));
+            let parts = split(
+                &order,
+                |i| condition[i],
+                max,
+                &mut ChaCha8Rng::seed_from_u64(5),
+            );
             let k = parts.len();
             let total = counts(&order, &condition);
             for part in &parts {
@@ -153,7 +172,14 @@ mod tests {
     #[test]
     fn the_same_seed_gives_the_same_parts_and_another_seed_other_ones() {
         let (order, condition) = packet(200);
-        let run = |seed| split(&order, |i| condition[i], 30, &mut ChaCha8Rng::seed_from_u64(seed));
+        let run = |seed| {
+            split(
+                &order,
+                |i| condition[i],
+                30,
+                &mut ChaCha8Rng::seed_from_u64(seed),
+            )
+        };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
     }
@@ -166,11 +192,19 @@ mod tests {
         let order: Vec<usize> = (0..10).collect();
         let first_gets_extra = (0..400)
             .filter(|&seed| {
-                let parts = split(&order, |i| condition[i], 5, &mut ChaCha8Rng::seed_from_u64(seed));
+                let parts = split(
+                    &order,
+                    |i| condition[i],
+                    5,
+                    &mut ChaCha8Rng::seed_from_u64(seed),
+                );
                 parts[0].iter().filter(|&&i| condition[i] == 0).count() == 3
             })
             .count();
-        assert!((140..=260).contains(&first_gets_extra), "{first_gets_extra} of 400");
+        assert!(
+            (140..=260).contains(&first_gets_extra),
+            "{first_gets_extra} of 400"
+        );
     }
 
     #[test]

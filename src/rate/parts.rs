@@ -80,7 +80,13 @@ pub fn check(manifest: &RoundManifest, files: &[(String, Vec<(String, String)>)]
         {
             let holds: Vec<String> = parts
                 .keys()
-                .map(|&part| PartOf { part, of: claimed.of }.label())
+                .map(|&part| {
+                    PartOf {
+                        part,
+                        of: claimed.of,
+                    }
+                    .label()
+                })
                 .collect();
             out.problems.push(Problem {
                 file: file.clone(),
@@ -116,9 +122,7 @@ pub fn check(manifest: &RoundManifest, files: &[(String, Vec<(String, String)>)]
                                 ),
                             });
                             out.duplicated.extend(
-                                shared
-                                    .iter()
-                                    .map(|i| (rater.to_string(), (*i).to_string())),
+                                shared.iter().map(|i| (rater.to_string(), (*i).to_string())),
                             );
                         }
                         seen.extend(items);
@@ -241,11 +245,18 @@ mod tests {
     fn missing_parts_are_named() {
         let check = check(&manifest(), &[file("x.csv", &[("R1", "C")])]);
         assert_eq!(
-            check.missing.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+            check
+                .missing
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>(),
             ["rater R1: missing part-01, part-03 of 3"]
         );
         let check = super::check(&manifest(), &[]);
-        assert_eq!(check.missing[0].to_string(), "rater R1: missing all 3 parts");
+        assert_eq!(
+            check.missing[0].to_string(),
+            "rater R1: missing all 3 parts"
+        );
     }
 
     #[test]
@@ -257,11 +268,17 @@ mod tests {
         let check = check(&manifest(), &files);
         assert_eq!(
             messages(&check),
-            ["ratings-R1-part-02 (1).csv: part-02 of rater R1 is also in ratings-R1-part-02.csv: \
+            [
+                "ratings-R1-part-02 (1).csv: part-02 of rater R1 is also in ratings-R1-part-02.csv: \
               the same part given twice (give each part's export once; the latest export holds \
-              every answer)"]
+              every answer)"
+            ]
         );
-        assert!(check.duplicated.contains(&("R1".to_string(), "C".to_string())));
+        assert!(
+            check
+                .duplicated
+                .contains(&("R1".to_string(), "C".to_string()))
+        );
     }
 
     #[test]
@@ -270,8 +287,10 @@ mod tests {
         let check = check(&manifest(), &files);
         assert_eq!(
             messages(&check),
-            ["dir/ratings-R1-part-01.csv: its name says part-01 of rater R1, but its rows are \
-              part-03 of 3: it was renamed, or is another part's export"]
+            [
+                "dir/ratings-R1-part-01.csv: its name says part-01 of rater R1, but its rows are \
+              part-03 of 3: it was renamed, or is another part's export"
+            ]
         );
         assert_eq!(
             check.missing[0].to_string(),
