@@ -222,6 +222,11 @@ pub struct BlindArgs {
     /// Which dimensions count for adjudication (default: [blinding] adjudicate_on).
     #[arg(long, requires = "adjudicate", value_enum)]
     pub adjudicate_on: Option<AdjudicateOnArg>,
+    /// Split a rater's packet into numbered parts of at most N items (RATER-part-01.html, ...),
+    /// each a complete form balanced across conditions (default: [blinding] max_items_per_packet;
+    /// absent, no split).
+    #[arg(long, value_name = "N", value_parser = ranges::BLIND_MAX_ITEMS_PER_PACKET.int_parser::<u32>())]
+    pub max_items_per_packet: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

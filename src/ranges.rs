@@ -162,6 +162,13 @@ pub const ADJUDICATION_THRESHOLD: Setting = int(
     1_000_000,
     "levels",
 );
+pub const MAX_ITEMS_PER_PACKET: Setting = int(
+    Place::Blinding,
+    "max_items_per_packet",
+    1,
+    10_000_000,
+    "items",
+);
 
 pub const CONFIDENCE: Setting = open(
     float(Place::Analysis, "confidence", 0.5, 1.0, ""),
@@ -192,6 +199,13 @@ pub const BLIND_ANCHORS: Setting = int(Place::Flag("blind"), "--anchors", 0, 1_0
 pub const BLIND_ANCHOR_SHARE: Setting =
     float(Place::Flag("blind"), "--anchor-share", 0.0, 10.0, "");
 pub const BLIND_THRESHOLD: Setting = int(Place::Flag("blind"), "--threshold", 1, 1_000_000, "");
+pub const BLIND_MAX_ITEMS_PER_PACKET: Setting = int(
+    Place::Flag("blind"),
+    "--max-items-per-packet",
+    1,
+    10_000_000,
+    "items",
+);
 pub const RATE_DRIFT: Setting = float(Place::Flag("rate"), "--drift", -2.0, 2.0, "");
 pub const SEED_FLAG: Setting = int(
     Place::Flag("blind, rate, agree, sim serve"),
@@ -242,6 +256,7 @@ pub const STUDY_SETTINGS: &[Setting] = &[
     ANCHORS,
     ANCHOR_SHARE,
     ADJUDICATION_THRESHOLD,
+    MAX_ITEMS_PER_PACKET,
     CONFIDENCE,
     RESAMPLES,
     PERMUTATIONS,
@@ -261,6 +276,7 @@ pub const FLAG_SETTINGS: &[Setting] = &[
     BLIND_ANCHORS,
     BLIND_ANCHOR_SHARE,
     BLIND_THRESHOLD,
+    BLIND_MAX_ITEMS_PER_PACKET,
     RATE_DRIFT,
     SEED_FLAG,
     LATENCY_MS,

@@ -11,6 +11,7 @@ mod browser;
 mod collect;
 mod collect_browser;
 mod explorer_browser;
+mod parts;
 mod robust;
 mod rounds;
 mod run;

@@ -6,7 +6,7 @@
 //! (the lexicon's and the study's names, by one automaton; rules in `context`, data in
 //! `lexicon`) and `fingerprint` (fingerprints and system-prompt quotes); `redact` splices the
 //! findings out; `gate` judges the result again. `assign` decides who rates what; `packet`
-//! renders the files; `round` puts one round together, with the identifiability audit
+//! renders the files (`parts` splits a large packet into numbered parts); `round` puts one round together, with the identifiability audit
 //! (`crate::analyze::probe`). `anchors` (anchor items and a round's confounding) and
 //! `adjudicate` (the items of an adjudication round and their raters) decide what a later round
 //! holds. All pure.
@@ -21,6 +21,7 @@ pub mod lexicon;
 pub mod names;
 pub mod normalise;
 pub mod packet;
+pub mod parts;
 pub mod redact;
 pub mod round;
 pub mod visible;

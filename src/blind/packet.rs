@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::ops::Range;
 
+use super::parts::PartOf;
 use crate::provider::Role;
 use crate::study::{Dimension, Rubric};
 
@@ -231,7 +232,13 @@ fn role_name(role: Role) -> &'static str {
 
 /// The HTML rating form of one packet.
 pub fn render_html(packet: &Packet<'_>, rubric: &Rubric) -> Vec<u8> {
-    render_form(packet, rubric, None)
+    render_form(packet, rubric, None, None)
+}
+
+/// The form of one part of a rater's packet: the same form, labelled "Part 2 of 5" and exporting
+/// `ratings-RATER-part-02.csv`.
+pub fn render_part_html(packet: &Packet<'_>, rubric: &Rubric, part: PartOf) -> Vec<u8> {
+    render_form(packet, rubric, None, Some(part))
 }
 
 /// The same form served by `blindfold collect`: `hosted` holds what its script needs to keep
@@ -242,13 +249,14 @@ pub fn render_hosted_html(
     rubric: &Rubric,
     hosted: &serde_json::Value,
 ) -> Vec<u8> {
-    render_form(packet, rubric, Some(hosted))
+    render_form(packet, rubric, Some(hosted), None)
 }
 
 fn render_form(
     packet: &Packet<'_>,
     rubric: &Rubric,
     hosted: Option<&serde_json::Value>,
+    part: Option<PartOf>,
 ) -> Vec<u8> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
@@ -276,7 +284,13 @@ fn render_form(
     let context = serde_json::json!({
         "rater": packet.rater,
         "packet_id": packet.packet_id,
-        "title": format!("Rating packet for {}", packet.rater),
+        "title": match part {
+            Some(p) => format!("Rating packet for {}, part {} of {}", packet.rater, p.part, p.of),
+            None => format!("Rating packet for {}", packet.rater),
+        },
+        // Absent for a whole packet, whose page is then exactly what it was before parts.
+        "part": part.map(|p| p.describe()),
+        "export_name": part.map(|p| format!("ratings-{}.csv", p.file_stem(packet.rater))),
         "instructions": instructions(rubric),
         "csp": content_security_policy(hosted.is_some()),
         "hosted": hosted.is_some(),
@@ -317,6 +331,9 @@ pub struct PacketJson {
     pub rubric: Rubric,
     pub csv_columns: Vec<String>,
     pub items: Vec<Item>,
+    /// Which part of the rater's packet this is; absent for a whole packet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<PartOf>,
 }
 
 pub fn packet_json(packet: &Packet<'_>, rubric: &Rubric) -> PacketJson {
@@ -328,6 +345,7 @@ pub fn packet_json(packet: &Packet<'_>, rubric: &Rubric) -> PacketJson {
         rubric: rubric.clone(),
         csv_columns: csv_columns(rubric),
         items: packet.items.iter().map(|i| (*i).clone()).collect(),
+        part: None,
     }
 }
 

@@ -19,6 +19,7 @@ use super::lexicon::{self, Category, FingerprintKind};
 use super::names::StudyTerm;
 use super::normalise::Invisible;
 use super::packet::{self, Item, Packet, Turn};
+use super::parts::{self, PartOf};
 use super::redact::{self, RedactOptions, Redactor, TurnRole, study_term};
 use super::visible::markdown_units;
 use crate::analyze::probe::{self, ProbeDoc, ProbeResult};
@@ -67,6 +68,10 @@ pub struct Key {
     /// The round whose disagreements this adjudication round holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adjudicates: Option<String>,
+    /// The cap that split packets into parts (packets/manifest.json lists the parts), recorded
+    /// so that the round can be rebuilt from the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items_per_packet: Option<u32>,
 }
 
 /// Why an item is in a round.
@@ -228,13 +233,46 @@ pub struct RoundManifest {
     /// The round holds conditions no earlier round held (which ones is in the key only).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub confounded: bool,
+    /// `[blinding] max_items_per_packet` (or the flag) when packets were split into parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items_per_packet: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PacketEntry {
     pub packet_id: String,
-    /// Item ids in the order the rater sees them.
+    /// Item ids in the order the rater sees them (a split packet: its parts' items, part after
+    /// part).
     pub items: Vec<String>,
+    /// A packet above `max_items_per_packet`: its parts, in order (`parts[0]` is part-01).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartEntry>,
+}
+
+/// One part of a rater's packet: a complete form of its own (`RATER-part-01.html`, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartEntry {
+    /// The part's own packet id (its form autosaves under it).
+    pub packet_id: String,
+    /// Item ids in the order the rater sees them in this part.
+    pub items: Vec<String>,
+}
+
+impl PacketEntry {
+    /// The part of the packet holding each item (`None` for a whole packet).
+    pub fn part_of(&self) -> HashMap<&str, PartOf> {
+        let of = self.parts.len();
+        self.parts
+            .iter()
+            .enumerate()
+            .flat_map(|(p, entry)| {
+                entry
+                    .items
+                    .iter()
+                    .map(move |i| (i.as_str(), PartOf { part: p + 1, of }))
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -243,6 +281,11 @@ pub enum BlindError {
     Assign(#[from] AssignError),
     #[error("cannot build the redactor: {0}")]
     Redactor(#[from] redact::RedactError),
+    #[error(
+        "rater '{0}' has the name of a part of rater '{1}''s packet ({0}.html): rename the rater, \
+         or change max_items_per_packet"
+    )]
+    PartNameClash(String, String),
 }
 
 pub struct RoundInput<'a> {
@@ -265,6 +308,8 @@ pub struct RoundInput<'a> {
     pub fixed: &'a BTreeMap<String, FixedItem>,
     pub confounding: Option<Confounding>,
     pub adjudicates: Option<String>,
+    /// Split each packet above this many items into numbered parts.
+    pub max_items_per_packet: Option<u32>,
 }
 
 pub struct Round {
@@ -273,6 +318,8 @@ pub struct Round {
     /// Per rater: indices into `items`, in the order the rater sees them.
     packet_items: Vec<Vec<usize>>,
     packet_ids: Vec<String>,
+    /// Per rater: its parts (packet id, range of `packet_items[r]`); empty for a whole packet.
+    parts: Vec<Vec<(String, std::ops::Range<usize>)>>,
     raters: Vec<String>,
     rubric: Rubric,
     manifest_bytes: Vec<u8>,
@@ -622,7 +669,7 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         .into_iter()
         .map(|(a, b)| (input.raters[a].clone(), input.raters[b].clone()))
         .collect();
-    let packets_of: Vec<Vec<usize>> = match &assignment {
+    let mut packets_of: Vec<Vec<usize>> = match &assignment {
         Some(a) if free.len() == key_items.len() => a.packets.clone(),
         _ => {
             for k in key_items.iter_mut() {
@@ -646,6 +693,34 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
             packets
         }
     };
+
+    // Packets above the cap in parts, each balanced across conditions; a stream of its own, so
+    // a round without parts draws exactly what it always did.
+    let mut parts_rng =
+        ChaCha8Rng::seed_from_u64(derive_seed(&["packet-parts", &seed_text, input.round]));
+    let condition_of = |i: usize| {
+        let k = &key_items[i];
+        index_of(&model_ids, &k.model) * (scaffold_ids.len() + 1)
+            + index_of(&scaffold_ids, &k.scaffold)
+    };
+    let mut part_ranges: Vec<Vec<(String, std::ops::Range<usize>)>> =
+        vec![Vec::new(); input.raters.len()];
+    if let Some(max) = input.max_items_per_packet {
+        for (r, packet) in packets_of.iter_mut().enumerate() {
+            let split = parts::split(packet, condition_of, max as usize, &mut parts_rng);
+            if split.len() < 2 {
+                continue;
+            }
+            let mut start = 0;
+            for part in &split {
+                let id = random_code(&mut parts_rng, 8);
+                part_ranges[r].push((id, start..start + part.len()));
+                start += part.len();
+            }
+            *packet = split.concat();
+        }
+        check_part_names(input.raters, &part_ranges)?;
+    }
 
     // The identifiability audit, on the items exactly as raters will see them.
     let audit_seed = derive_seed(&["identifiability", &seed_text, input.round]);
@@ -700,6 +775,7 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         identifiability: Some(identifiability),
         confounding: input.confounding.clone(),
         adjudicates: input.adjudicates.clone(),
+        max_items_per_packet: input.max_items_per_packet,
     };
     let key_bytes = to_json_bytes(&key);
     let key_sha256 = sha256_hex(&key_bytes);
@@ -715,6 +791,16 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
                 items: packets_of[r]
                     .iter()
                     .map(|&i| items[i].item_id.clone())
+                    .collect(),
+                parts: part_ranges[r]
+                    .iter()
+                    .map(|(id, range)| PartEntry {
+                        packet_id: id.clone(),
+                        items: packets_of[r][range.clone()]
+                            .iter()
+                            .map(|&i| items[i].item_id.clone())
+                            .collect(),
+                    })
                     .collect(),
             },
         );
@@ -732,6 +818,7 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         key_sha256: key_sha256.clone(),
         identifiability: Some(summary),
         confounded: input.confounding.is_some(),
+        max_items_per_packet: input.max_items_per_packet,
     };
 
     // The leak gate over every item once, and the page around them; the files are checked for
@@ -748,6 +835,7 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
         items,
         packet_items: packets_of,
         packet_ids,
+        parts: part_ranges,
         raters: input.raters.to_vec(),
         rubric: study.rubric.clone(),
         manifest_bytes: to_json_bytes(&manifest),
@@ -762,32 +850,80 @@ pub fn build_round(input: &RoundInput<'_>) -> Result<Round, BlindError> {
 }
 
 impl Round {
-    /// One rater's packet files (relative to the round folder: HTML form, CSV, JSON), rendered
-    /// on demand so that only one packet is in memory at a time.
-    pub fn packet_files(&self, r: usize) -> [(String, Vec<u8>); 3] {
+    /// One line per rater whose packet was split: "r1: 120 items in 4 parts (r1-part-01 to
+    /// r1-part-04, 30 items each)".
+    pub fn part_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (r, rater_parts) in self.parts.iter().enumerate() {
+            let of = rater_parts.len();
+            if of == 0 {
+                continue;
+            }
+            let rater = &self.raters[r];
+            let sizes: BTreeSet<usize> = rater_parts.iter().map(|(_, range)| range.len()).collect();
+            let sizes: Vec<String> = sizes.iter().map(usize::to_string).collect();
+            lines.push(format!(
+                "{rater}: {} items in {of} parts ({} to {}, {} items each)",
+                self.packet_items[r].len(),
+                PartOf { part: 1, of }.file_stem(rater),
+                PartOf { part: of, of }.file_stem(rater),
+                sizes.join(" or ")
+            ));
+        }
+        lines
+    }
+
+    /// One rater's packet files (relative to the round folder), rendered one packet at a time
+    /// and handed to `emit`: a whole packet's HTML form, CSV and JSON; a split packet's parts'
+    /// forms, sheets and JSON, then the whole JSON for programs (judges, `collect`, simulated
+    /// raters), which nobody rates by hand.
+    fn packet_files<E>(
+        &self,
+        r: usize,
+        emit: &mut impl FnMut(&str, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
         let rater = &self.raters[r];
-        let packet = Packet {
+        let packet_of = |packet_id, range: std::ops::Range<usize>| Packet {
             rater,
-            packet_id: &self.packet_ids[r],
-            items: self.packet_items[r]
+            packet_id,
+            items: self.packet_items[r][range]
                 .iter()
                 .map(|&i| &self.items[i])
                 .collect(),
         };
-        [
-            (
-                format!("{PACKETS_DIR}/{rater}.html"),
-                packet::render_html(&packet, &self.rubric),
-            ),
-            (
-                format!("{PACKETS_DIR}/{rater}.csv"),
-                packet::render_csv(&packet, &self.rubric),
-            ),
-            (
-                format!("{PACKETS_DIR}/{rater}.json"),
-                to_json_bytes(&packet::packet_json(&packet, &self.rubric)),
-            ),
-        ]
+        let whole = packet_of(&self.packet_ids[r], 0..self.packet_items[r].len());
+        if self.parts[r].is_empty() {
+            emit(
+                &format!("{PACKETS_DIR}/{rater}.html"),
+                &packet::render_html(&whole, &self.rubric),
+            )?;
+            emit(
+                &format!("{PACKETS_DIR}/{rater}.csv"),
+                &packet::render_csv(&whole, &self.rubric),
+            )?;
+        } else {
+            let of = self.parts[r].len();
+            for (p, (packet_id, range)) in self.parts[r].iter().enumerate() {
+                let part = PartOf { part: p + 1, of };
+                let packet = packet_of(packet_id, range.clone());
+                let stem = format!("{PACKETS_DIR}/{}", part.file_stem(rater));
+                emit(
+                    &format!("{stem}.html"),
+                    &packet::render_part_html(&packet, &self.rubric, part),
+                )?;
+                emit(
+                    &format!("{stem}.csv"),
+                    &packet::render_csv(&packet, &self.rubric),
+                )?;
+                let mut json = packet::packet_json(&packet, &self.rubric);
+                json.part = Some(part);
+                emit(&format!("{stem}.json"), &to_json_bytes(&json))?;
+            }
+        }
+        emit(
+            &format!("{PACKETS_DIR}/{rater}.json"),
+            &to_json_bytes(&packet::packet_json(&whole, &self.rubric)),
+        )
     }
 
     /// Every file of the round in the order they are written, rendered one at a time and handed
@@ -798,22 +934,38 @@ impl Round {
         mut write: impl FnMut(&str, &[u8]) -> Result<(), E>,
     ) -> Result<Vec<Leak>, E> {
         let mut leaks = Vec::new();
-        let mut emit = |path: &str, bytes: &[u8], leaks: &mut Vec<Leak>| {
+        // Every file raters get, each part's included, is checked byte for byte.
+        let mut emit = |path: &str, bytes: &[u8]| {
             let text = String::from_utf8_lossy(bytes);
             leaks.extend(gate::invisible_leaks(&text, Seen::File, path));
             write(path, bytes)
         };
         for r in 0..self.raters.len() {
-            for (path, bytes) in self.packet_files(r) {
-                emit(&path, &bytes, &mut leaks)?;
-            }
+            self.packet_files(r, &mut emit)?;
         }
         emit(
             &format!("{PACKETS_DIR}/{MANIFEST_FILE}"),
             &self.manifest_bytes,
-            &mut leaks,
         )?;
         write(KEY_FILE, &self.key_bytes)?;
         Ok(leaks)
     }
+}
+
+/// A part's file name must not be another rater's packet (`r1-part-01` beside a split `r1`).
+fn check_part_names(
+    raters: &[String],
+    parts: &[Vec<(String, std::ops::Range<usize>)>],
+) -> Result<(), BlindError> {
+    let names: HashSet<&str> = raters.iter().map(String::as_str).collect();
+    for (rater, rater_parts) in raters.iter().zip(parts) {
+        let of = rater_parts.len();
+        for part in 1..=of {
+            let stem = PartOf { part, of }.file_stem(rater);
+            if names.contains(stem.as_str()) {
+                return Err(BlindError::PartNameClash(stem, rater.clone()));
+            }
+        }
+    }
+    Ok(())
 }

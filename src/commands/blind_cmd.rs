@@ -231,6 +231,10 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         chosen.push(record);
     }
 
+    // The flag wins over the study's setting; neither: whole packets.
+    let max_items_per_packet = args
+        .max_items_per_packet
+        .or(study.blinding.max_items_per_packet);
     let created_at = crate::run::now_rfc3339();
     let built = round::build_round(&RoundInput {
         study,
@@ -248,6 +252,7 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
         fixed: &extension.fixed,
         confounding: extension.confounding.clone(),
         adjudicates: extension.adjudicates.clone(),
+        max_items_per_packet,
     })?;
 
     if verbose {
@@ -366,6 +371,9 @@ pub fn blind_round(args: &BlindArgs, verbose: bool) -> anyhow::Result<PathBuf> {
             "Redacted {redacted} identifying spans and removed {removed} invisible characters; the packets were written with {} leaks (--allow-leaks).",
             leaks.len()
         );
+    }
+    for line in built.part_lines() {
+        outln!("{line}");
     }
     for (a, b) in &built.unpaired {
         eprintln!(

@@ -104,6 +104,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             adjudicate: None,
             threshold: None,
             adjudicate_on: None,
+            max_items_per_packet: None,
         },
         false,
     )?;

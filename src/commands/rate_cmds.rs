@@ -160,6 +160,8 @@ pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
 
     let mut ratings: Vec<Rating> = Vec::new();
     let mut problems: Vec<Problem> = Vec::new();
+    // Each file's (rater, item) rows, rated or not: they tell which parts of a packet it holds.
+    let mut file_rows: Vec<(String, Vec<(String, String)>)> = Vec::new();
     let mut seen: Vec<PathBuf> = Vec::new();
     for path in &args.ratings {
         // The same file twice would otherwise show up as every row rated twice.
@@ -174,15 +176,23 @@ pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
         match super::collect_cmd::ratings_sources(path, &args.round_dir, manifest) {
             Ok(files) => {
                 for (name, text) in files {
-                    let (r, p) = import::parse_ratings(&name, &text, &spec);
-                    ratings.extend(r);
-                    problems.extend(p);
+                    let parsed = import::parse_file(&name, &text, &spec);
+                    ratings.extend(parsed.ratings);
+                    problems.extend(parsed.problems);
+                    file_rows.push((name, parsed.rows));
                 }
             }
             Err(problem) => problems.push(problem),
         }
     }
-    problems.extend(import::duplicates(&ratings));
+    let parts = crate::rate::parts::check(manifest, &file_rows);
+    drop(file_rows);
+    problems.extend(parts.problems.iter().cloned());
+    problems.extend(import::duplicates_except(&ratings, |rater, item| {
+        parts
+            .duplicated
+            .contains(&(rater.to_string(), item.to_string()))
+    }));
     if !problems.is_empty() {
         let mut message = format!(
             "{} problem{} in the ratings; nothing was written:",
@@ -209,11 +219,16 @@ pub fn unblind_round(args: &UnblindArgs, verbose: bool) -> anyhow::Result<()> {
         .map(|i| (i.item_id.as_str(), i))
         .collect();
     let coverage = coverage(manifest, &round.key, &ratings);
-    let complete = coverage
-        .iter()
-        .all(|(_, assigned, rated)| assigned == rated);
+    let complete = parts.missing.is_empty()
+        && coverage
+            .iter()
+            .all(|(_, assigned, rated)| assigned == rated);
     if !complete {
+        // Missing parts first: like a missing rater, an error unless --allow-missing.
         let mut lines = String::new();
+        for missing in &parts.missing {
+            lines.push_str(&format!("\n  {missing}"));
+        }
         for (who, assigned, rated) in &coverage {
             if assigned != rated {
                 lines.push_str(&format!("\n  {who}: {rated} of {assigned} rated"));

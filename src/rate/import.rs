@@ -105,8 +105,25 @@ impl fmt::Display for Problem {
 
 /// Parses one ratings file. Rows with problems are left out of the ratings and reported.
 pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rating>, Vec<Problem>) {
+    let parsed = parse_file(file, text, round);
+    (parsed.ratings, parsed.problems)
+}
+
+/// One ratings file, read.
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub ratings: Vec<Rating>,
+    pub problems: Vec<Problem>,
+    /// Every (rater, item id) row the file lists, rated or not: which parts of a split packet
+    /// a file holds is told by these (`rate::parts`), whatever the file is called.
+    pub rows: Vec<(String, String)>,
+}
+
+/// Parses one ratings file, keeping the rows it lists as well as its ratings.
+pub fn parse_file(file: &str, text: &str, round: &RoundSpec<'_>) -> ParsedFile {
     let mut ratings = Vec::new();
     let mut problems = Vec::new();
+    let mut rows = Vec::new();
     let problem = |line: Option<usize>, message: String| Problem {
         file: file.to_string(),
         line,
@@ -124,7 +141,11 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
         Ok(h) => h.iter().map(str::to_string).collect(),
         Err(e) => {
             problems.push(problem(Some(1), format!("cannot read the header: {e}")));
-            return (ratings, problems);
+            return ParsedFile {
+                ratings,
+                problems,
+                rows,
+            };
         }
     };
     let column = |name: &str| header.iter().position(|h| h == name);
@@ -173,7 +194,11 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
                 missing_columns.join(", ")
             ),
         ));
-        return (ratings, problems);
+        return ParsedFile {
+            ratings,
+            problems,
+            rows,
+        };
     }
     let (rater_col, item_col) = (
         column("rater").expect("checked"),
@@ -201,6 +226,7 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
         }
         let rater = field(rater_col);
         let item_id = field(item_col);
+        rows.push((rater.clone(), item_id.clone()));
         // A row without any score is an item left unrated: coverage reports it.
         if dim_cols.iter().all(|&c| field(c).is_empty()) {
             continue;
@@ -296,7 +322,11 @@ pub fn parse_ratings(file: &str, text: &str, round: &RoundSpec<'_>) -> (Vec<Rati
             identity_guess: guess_col.map(field).unwrap_or_default(),
         });
     }
-    (ratings, problems)
+    ParsedFile {
+        ratings,
+        problems,
+        rows,
+    }
 }
 
 /// Line numbers of byte offsets, as a person sees them in an editor: built once per file, so that
@@ -347,10 +377,20 @@ fn line_breaks(bytes: &[u8]) -> Vec<usize> {
 
 /// The same rater rating the same item twice, within or across files.
 pub fn duplicates(ratings: &[Rating]) -> Vec<Problem> {
+    duplicates_except(ratings, |_, _| false)
+}
+
+/// [`duplicates`], leaving out the (rater, item) pairs `explained` says a clearer problem
+/// already covers (a part of a packet given twice).
+pub fn duplicates_except(
+    ratings: &[Rating],
+    explained: impl Fn(&str, &str) -> bool,
+) -> Vec<Problem> {
     let mut first: BTreeMap<(&str, &str), &Rating> = BTreeMap::new();
     let mut problems = Vec::new();
     for r in ratings {
         match first.get(&(r.rater.as_str(), r.item_id.as_str())) {
+            Some(_) if explained(&r.rater, &r.item_id) => {}
             Some(earlier) => problems.push(Problem {
                 file: r.file.clone(),
                 line: Some(r.line),

@@ -4,4 +4,5 @@
 pub mod cues;
 pub mod import;
 pub mod judge;
+pub mod parts;
 pub mod simulate;

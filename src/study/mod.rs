@@ -278,6 +278,9 @@ pub struct Blinding {
     /// On which dimensions a disagreement counts for adjudication.
     #[serde(default, skip_serializing_if = "AdjudicateOn::is_default")]
     pub adjudicate_on: AdjudicateOn,
+    /// `blind` splits a rater's packet into numbered parts of at most this many items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items_per_packet: Option<u32>,
 }
 
 pub fn default_adjudication_threshold() -> u32 {

@@ -1096,6 +1096,7 @@ fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Bli
             anchor_share: 0.0,
             adjudication_threshold: super::default_adjudication_threshold(),
             adjudicate_on: AdjudicateOn::default(),
+            max_items_per_packet: None,
         };
     };
     let raters: Vec<String> = match &raw.raters {
@@ -1200,6 +1201,10 @@ fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Bli
         },
         None => AdjudicateOn::default(),
     };
+    let max_items_per_packet = raw
+        .max_items_per_packet
+        .as_ref()
+        .and_then(|m| ck.int(m, &ranges::MAX_ITEMS_PER_PACKET, "[blinding] "));
     Blinding {
         raters,
         per_item,
@@ -1211,6 +1216,7 @@ fn check_blinding(ck: &mut Checker<'_>, raw: Option<&raw::BlindingTable>) -> Bli
         anchor_share,
         adjudication_threshold,
         adjudicate_on,
+        max_items_per_packet,
     }
 }
 

@@ -79,6 +79,7 @@ pub struct BlindingTable {
     pub anchor_share: Option<S<f64>>,
     pub adjudication_threshold: Option<S<i64>>,
     pub adjudicate_on: Option<S<String>>,
+    pub max_items_per_packet: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

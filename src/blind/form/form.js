@@ -769,7 +769,8 @@
       var url = URL.createObjectURL(blob);
       var a = document.createElement("a");
       a.href = url;
-      a.download = "ratings-" + rater + ".csv";
+      // A part of a packet names its export after the part (ratings-RATER-part-02.csv).
+      a.download = body.getAttribute("data-export-name") || "ratings-" + rater + ".csv";
       a.hidden = true;
       document.body.appendChild(a);
       a.click();
