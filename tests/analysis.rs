@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{assert_clean_failure, blindfold, stderr_of, stdout_of};
+use crate::util::{assert_clean_failure, blindfold, copy_dir, stderr_of, stdout_of};
 
 fn golden(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -922,19 +922,6 @@ fn the_demo_refuses_to_overwrite_a_folder_it_did_not_write() {
         std::fs::read_to_string(tmp.path().join("precious.txt")).unwrap(),
         "keep me"
     );
-}
-
-pub(crate) fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 fn run_ok(args: &[&std::ffi::OsStr]) -> String {

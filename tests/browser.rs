@@ -1120,3 +1120,57 @@ async fn rating_form_screenshot() {
     })
     .await;
 }
+
+/// A part of a split packet is a complete form in the browser: it says which part it is, and
+/// its export downloads under the part's own name, byte for byte what the form exports.
+#[tokio::test]
+async fn a_part_of_a_packet_exports_under_its_own_name() {
+    let Some((chromium, chromedriver)) = tools() else {
+        return;
+    };
+    let (study, run) = small_run(1);
+    let round = blind(&run, &["--seed", "7", "--max-items-per-packet", "3"]);
+    let packets = round.join("packets");
+    let part = read_json(&packets.join("r1-part-02.json"));
+    let n = item_ids(&part).len();
+    assert!((2..=3).contains(&n), "8 items in 3 parts: {n}");
+    let html = packets.join("r1-part-02.html");
+    let profile = study.tmp.path().join("profile");
+    let downloads = study.tmp.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let driver = Driver::start(chromium, &chromedriver);
+    let c = driver.session(&profile, &downloads, (1366, 850)).await;
+    let downloads2 = downloads.clone();
+    with_session(c, move |c| async move {
+        open(&c, &html).await;
+        assert!(dialog_open(&c, "instructions-dialog").await);
+        press(&c, &[Key::Escape.into()]).await;
+        wait_until(
+            &c,
+            "the instructions to close",
+            "return !document.getElementById('instructions-dialog').open",
+            Duration::from_secs(5),
+        )
+        .await;
+        let label = js(
+            &c,
+            "return document.querySelector('.meta .part').textContent",
+        )
+        .await;
+        assert_eq!(label, json!("Part 2 of 3"));
+        // Nothing rated: the export asks first, then downloads the empty sheet.
+        click(&c, "#btn-export").await;
+        assert!(dialog_open(&c, "export-dialog").await);
+        click(&c, "#export-anyway").await;
+        let file = downloads2.join("ratings-r1-part-02.csv");
+        let downloaded = wait_for_file(&file, Duration::from_secs(10)).await;
+        let expected = js(&c, "return window.blindfoldExportCsv()").await;
+        assert_eq!(
+            String::from_utf8(downloaded).unwrap(),
+            expected.as_str().unwrap()
+        );
+        assert_quiet_console(&c).await;
+    })
+    .await;
+    drop(driver);
+}

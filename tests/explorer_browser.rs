@@ -689,7 +689,7 @@ fn split_demo() -> &'static (tempfile::TempDir, PathBuf) {
     static SPLIT: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     SPLIT.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
-        crate::analysis::copy_dir(&crate::analysis::demo().1, &tmp.path().join("demo"));
+        crate::util::copy_dir(&crate::analysis::demo().1, &tmp.path().join("demo"));
         let run = tmp.path().join("demo/study/runs/demo");
         let out = blindfold()
             .arg("report")

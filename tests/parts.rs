@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{StudyDir, assert_clean_failure, blindfold, stderr_of, stdout_of};
+use crate::util::{StudyDir, assert_clean_failure, blindfold, copy_dir, stderr_of, stdout_of};
 
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -30,19 +30,6 @@ fn unblind(round: &Path, sheets: &[PathBuf], extra: &[&str]) -> std::process::Ou
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// The default study cut to two prompts (24 cells): 3 raters × 16 items with dual coding.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{StudyDir, blindfold, stderr_of, stdout_of};
+use crate::util::{StudyDir, blindfold, copy_dir, stderr_of, stdout_of};
 
 const PRIMARY: &str = "verification_support";
 /// Added to every simulated rater's leniency in round 2 (canonical 0-2 units).
@@ -71,19 +71,6 @@ fn sheet_scores(path: &Path) -> BTreeMap<(String, String, String), f64> {
         }
     }
     out
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 fn estimate(v: &Value) -> (f64, f64, f64) {
