@@ -15,18 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::clustered::t_critical;
 use super::efficacy::{self, Efficacy};
 use super::results::*;
-use super::study::{Context, Observation, Spec, mean};
+use super::study::{Context, Observation, Spec, mean, median};
 use crate::study::AdjudicationRule;
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
 
 /// The plan's score of each adjudicated (transcript, dimension): the adjudicators' rating (their
 /// mean if several), or the median of every human rating of it, adjudicators included.
@@ -61,7 +51,7 @@ pub(super) fn adjudicated_scores(
                         .cloned()
                         .unwrap_or_default();
                     all.extend(scores);
-                    median(all)
+                    median(&mut all)
                 }
             };
             (key, value)

@@ -76,6 +76,14 @@ pub struct InteractionTest {
     pub blocks_dropped: usize,
 }
 
+/// A prompt block with every model x scaffold cell scored: the interaction tests use only these.
+pub(super) fn is_complete(block: &Block, models: usize, scaffolds: usize) -> bool {
+    block.len() == models
+        && block
+            .iter()
+            .all(|row| row.len() == scaffolds && row.iter().all(|v| v.is_some_and(f64::is_finite)))
+}
+
 /// Permutation test of "scaffold efficacy does not depend on the model", blocked by prompt.
 ///
 /// The shape `M x S` is the largest number of model rows and scaffold columns among the
@@ -112,11 +120,7 @@ pub fn interaction_permutation_test(
     // Centred profiles of the complete blocks, flattened block-major, then model, then scaffold.
     let mut centred = Vec::with_capacity(blocks.len() * cells);
     for block in blocks {
-        let complete = block.len() == models
-            && block.iter().all(|row| {
-                row.len() == scaffolds && row.iter().all(|v| v.is_some_and(f64::is_finite))
-            });
-        if !complete {
+        if !is_complete(block, models, scaffolds) {
             continue;
         }
         for row in block {

@@ -75,11 +75,7 @@ pub fn robust_interaction_test(blocks: &[Block], draws: usize, seed: u64) -> Opt
     let mut contrasts: Vec<DVector<f64>> = Vec::new();
     let mut scale = 0.0;
     for block in blocks {
-        let complete = block.len() == models
-            && block.iter().all(|row| {
-                row.len() == scaffolds && row.iter().all(|v| v.is_some_and(f64::is_finite))
-            });
-        if !complete {
+        if !super::hypothesis::is_complete(block, models, scaffolds) {
             continue;
         }
         let y = DMatrix::from_fn(models, scaffolds, |m, s| block[m][s].unwrap_or(0.0));

@@ -267,7 +267,7 @@ pub(super) struct Context<'a> {
     pub humans: Vec<String>,
 }
 
-fn median(values: &mut [f64]) -> f64 {
+pub(super) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();
     if n % 2 == 1 {
