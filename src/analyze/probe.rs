@@ -62,6 +62,12 @@ pub struct ProbeResult {
 
 pub const FOLDS: usize = 5;
 pub const PERMUTATIONS: usize = 199;
+/// The audit stops shuffling once this many shuffles reach the observed accuracy (Besag &
+/// Clifford 1991): a well-blinded round, whose classifiers sit at chance, is settled after a few
+/// dozen shuffles instead of all of them, while a small p-value still takes every one.
+pub const SEQUENTIAL_HITS: usize = 10;
+/// Shuffles computed together (in parallel) between checks of the stopping rule.
+const SHUFFLE_CHUNK: usize = 16;
 /// The most items one audit classifies; larger sets are sampled (see [`identifiability`]).
 pub const MAX_ITEMS: usize = 2_000;
 const BUCKETS: u32 = 1 << 18;
@@ -347,6 +353,30 @@ pub fn identifiability_of_sample(
     Some(result)
 }
 
+/// Besag & Clifford's (1991) sequential Monte Carlo count: shuffles in index order until
+/// [`SEQUENTIAL_HITS`] of them reach the observed statistic or `limit` are drawn. Returns the
+/// hits and the shuffles drawn. Shuffles are computed in parallel a chunk at a time, but the
+/// stopping point is the index of the h-th hit, so the result does not depend on the chunk or
+/// the number of threads (only the work wasted past it does).
+fn sequential_count(limit: usize, reaches: impl Fn(usize) -> bool + Sync) -> (usize, usize) {
+    let mut hits = 0;
+    let mut start = 0;
+    while start < limit {
+        let end = (start + SHUFFLE_CHUNK).min(limit);
+        let chunk: Vec<bool> = (start..end).into_par_iter().map(&reaches).collect();
+        for (i, hit) in chunk.into_iter().enumerate() {
+            if hit {
+                hits += 1;
+                if hits == SEQUENTIAL_HITS {
+                    return (hits, start + i + 1);
+                }
+            }
+        }
+        start = end;
+    }
+    (hits, limit)
+}
+
 fn identifiability_of(
     docs: &[ProbeDoc],
     classes: usize,
@@ -392,20 +422,20 @@ fn identifiability_of(
         run(&group_labels, &mut ChaCha8Rng::seed_from_u64(seed));
     let observed = text_accuracy.max(style_accuracy);
     let seed_text = seed.to_string();
-    let at_least = (0..permutations)
-        .into_par_iter()
-        .filter(|p| {
-            let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(&[
-                "permutation",
-                &seed_text,
-                &p.to_string(),
-            ]));
-            let mut shuffled = group_labels.clone();
-            shuffled.shuffle(&mut rng);
-            let (_, _, a, b) = run(&shuffled, &mut rng);
-            a.max(b) >= observed - 1e-12
-        })
-        .count();
+    let shuffle_reaches = |p: usize| {
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(derive_seed(&["permutation", &seed_text, &p.to_string()]));
+        let mut shuffled = group_labels.clone();
+        shuffled.shuffle(&mut rng);
+        let (_, _, a, b) = run(&shuffled, &mut rng);
+        a.max(b) >= observed - 1e-12
+    };
+    let (at_least, drawn) = sequential_count(permutations, shuffle_reaches);
+    let p_value = if at_least >= SEQUENTIAL_HITS {
+        at_least as f64 / drawn as f64
+    } else {
+        (1 + at_least) as f64 / (1 + permutations) as f64
+    };
     let correct = predictions
         .iter()
         .zip(&labels)
@@ -420,7 +450,9 @@ fn identifiability_of(
             "the better of two multinomial naive Bayes classifiers (hashed words, word pairs and \
              character 4-grams of the visible text; binned length, markdown, placeholder and turn \
              counts); {FOLDS}-fold cross-validation grouped by model × scaffold × prompt; \
-             permutation p-value from {permutations} shuffles of the labels between groups"
+             sequential permutation p-value (Besag & Clifford 1991) from {drawn} shuffles of \
+             the labels between groups (at most {permutations}; stopped once \
+             {SEQUENTIAL_HITS} reached the observed accuracy)"
         ),
         n_items: docs.len(),
         sampled_from: None,
@@ -429,8 +461,8 @@ fn identifiability_of(
         accuracy: observed,
         accuracy_ci: intervals::wilson(correct, labels.len() as u64, confidence),
         chance: largest as f64 / labels.len() as f64,
-        p_value: (1 + at_least) as f64 / (1 + permutations) as f64,
-        permutations,
+        p_value,
+        permutations: drawn,
         per_class: (0..classes)
             .map(|c| {
                 let idx: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == c).collect();
@@ -500,6 +532,36 @@ mod tests {
             }
         }
         docs
+    }
+
+    #[test]
+    fn the_sequential_count_stops_at_the_tenth_hit_in_index_order() {
+        // Every third shuffle reaches the statistic: the tenth hit is shuffle 29 (index 28).
+        assert_eq!(sequential_count(199, |p| p % 3 == 1), (10, 29));
+        // Hits late and few: every shuffle is drawn.
+        assert_eq!(sequential_count(199, |p| p >= 195), (4, 199));
+        assert_eq!(sequential_count(199, |_| false), (0, 199));
+        // The tenth hit exactly at the limit still stops there (p = 10 / 199).
+        assert_eq!(sequential_count(199, |p| p >= 189), (10, 199));
+        // Whatever the chunking, the stopping point is the same as one shuffle at a time.
+        for limit in [5, 16, 17, 40, 199] {
+            let one_by_one = {
+                let (mut hits, mut drawn) = (0, 0);
+                for p in 0..limit {
+                    drawn += 1;
+                    hits += usize::from(p % 2 == 0);
+                    if hits == SEQUENTIAL_HITS {
+                        break;
+                    }
+                }
+                (hits, drawn)
+            };
+            assert_eq!(
+                sequential_count(limit, |p| p % 2 == 0),
+                one_by_one,
+                "{limit}"
+            );
+        }
     }
 
     #[test]
