@@ -679,8 +679,8 @@ impl CodedUnits {
 /// cluster by cluster give the very bits of the unit-by-unit sum.
 const GRID_BITS: i32 = 20;
 
-/// Whether non-negative addends, `per_cluster_total` the largest of a cluster's totals, sum
-/// exactly over `n_clusters` drawn clusters (see [`GRID_BITS`]).
+/// Whether non-negative addends, all on the grid when `on_grid`, sum exactly over `n_clusters`
+/// drawn clusters whose totals are at most `largest_cluster_total` (see [`GRID_BITS`]).
 fn exact_sums(on_grid: bool, largest_cluster_total: f64, n_clusters: usize) -> bool {
     on_grid && largest_cluster_total * n_clusters as f64 * 2f64.powi(GRID_BITS) < 2f64.powi(53)
 }
@@ -2437,7 +2437,7 @@ mod tests {
         k: u8,
     ) -> impl Strategy<Value = Vec<Vec<Option<f64>>>> {
         any::<bool>().prop_flat_map(move |dual| {
-            let most = if dual { 2 } else { 3 };
+            let most: usize = if dual { 2 } else { 3 };
             prop::collection::vec(
                 (
                     prop::collection::vec((0..k).prop_map(f64::from), 5),

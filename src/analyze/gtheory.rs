@@ -28,14 +28,18 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-/// Dense lookup tables up to this many slots; larger key spaces use a hash map.
+/// Dense lookup tables up to this many slots (and 16 a key); larger key spaces use a hash map.
 const DENSE_SLOTS: usize = 1 << 22;
 
 /// Level ids in order of first appearance of `keys`, each below `slots` (the key space's size;
-/// `None` when it does not fit in a usize).
-fn first_appearance_ids(keys: impl Iterator<Item = usize>, slots: Option<usize>) -> Vec<usize> {
+/// `None` when it does not fit in a usize): the ids a hash map would give, without hashing.
+fn first_appearance_ids(
+    keys: impl ExactSizeIterator<Item = usize>,
+    slots: Option<usize>,
+) -> Vec<usize> {
+    let bound = DENSE_SLOTS.min(16 * keys.len().max(256));
     match slots {
-        Some(slots) if slots <= DENSE_SLOTS => {
+        Some(slots) if slots <= bound => {
             let mut index = vec![usize::MAX; slots];
             let mut next = 0;
             keys.map(|key| {
