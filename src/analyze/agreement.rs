@@ -2411,11 +2411,12 @@ mod tests {
         }
     }
 
+    /// Units, their clusters (unit indices) and a draw of clusters.
+    type Clustered = (Vec<Vec<Option<f64>>>, Vec<Vec<usize>>, Vec<usize>);
+
     /// Units assigned to clusters, and a draw of clusters (repeats allowed), as a cluster
     /// bootstrap makes them.
-    fn clustered(
-        units: Vec<Vec<Option<f64>>>,
-    ) -> impl Strategy<Value = (Vec<Vec<Option<f64>>>, Vec<Vec<usize>>, Vec<usize>)> {
+    fn clustered(units: Vec<Vec<Option<f64>>>) -> impl Strategy<Value = Clustered> {
         let n = units.len();
         (
             prop::collection::vec(0..4usize, n),
