@@ -372,11 +372,7 @@ impl CodedUnits {
         selection: S,
         level: Level,
     ) -> Result<Option<KrippendorffAlpha>, AgreementError> {
-        if level == Level::Ratio
-            && let Some(&value) = self.categories.iter().find(|&&c| c < 0.0)
-        {
-            return Err(AgreementError::NegativeRatioCategory { value });
-        }
+        self.check_level(level)?;
         let k = self.categories.len();
         let mut tally = Tally::new(k);
         let mut coincidence = vec![0.0; k * k];
@@ -397,12 +393,24 @@ impl CodedUnits {
                 }
             }
         }
+        Ok(self.alpha_from(&coincidence, &marginals, n_pairable_units, level))
+    }
+
+    /// Alpha from the summed coincidences, pairable marginals and pairable units.
+    fn alpha_from(
+        &self,
+        coincidence: &[f64],
+        marginals: &[usize],
+        n_pairable_units: usize,
+        level: Level,
+    ) -> Option<KrippendorffAlpha> {
+        let k = self.categories.len();
         let n: usize = marginals.iter().sum();
         let distinct = marginals.iter().filter(|&&n_c| n_c > 0).count();
         if n < 2 || distinct < 2 {
-            return Ok(None);
+            return None;
         }
-        let delta = self.difference_matrix(level, &marginals);
+        let delta = self.difference_matrix(level, marginals);
         let observed: f64 = coincidence.iter().zip(&delta).map(|(o, d)| o * d).sum();
         let mut expected = 0.0;
         for c in 0..k {
@@ -411,13 +419,22 @@ impl CodedUnits {
             }
         }
         let n_f = n as f64;
-        Ok(Some(KrippendorffAlpha {
+        Some(KrippendorffAlpha {
             alpha: 1.0 - (n_f - 1.0) * observed / expected,
             observed_disagreement: observed / n_f,
             expected_disagreement: expected / (n_f * (n_f - 1.0)),
             n_pairable_values: n,
             n_pairable_units,
-        }))
+        })
+    }
+
+    fn check_level(&self, level: Level) -> Result<(), AgreementError> {
+        if level == Level::Ratio
+            && let Some(&value) = self.categories.iter().find(|&&c| c < 0.0)
+        {
+            return Err(AgreementError::NegativeRatioCategory { value });
+        }
+        Ok(())
     }
 
     /// Squared differences delta^2_ck of Krippendorff (2011), k x k row-major.
@@ -653,6 +670,276 @@ impl CodedUnits {
             fleiss_kappa: self.fleiss_kappa_of(self.all()),
             pairwise,
         })
+    }
+}
+
+/// Addends that are multiples of 2^-GRID_BITS (a unit's coincidences or agreement share whenever
+/// its number of values less one is a power of two, as with dual coding) sum exactly in f64, in
+/// any order, while every partial sum stays below 2^(53 - GRID_BITS): then per-cluster sums added
+/// cluster by cluster give the very bits of the unit-by-unit sum.
+const GRID_BITS: i32 = 20;
+
+/// Whether non-negative addends, all on the grid when `on_grid`, sum exactly over `n_clusters`
+/// drawn clusters whose totals are at most `largest_cluster_total` (see [`GRID_BITS`]).
+fn exact_sums(on_grid: bool, largest_cluster_total: f64, n_clusters: usize) -> bool {
+    on_grid && largest_cluster_total * n_clusters as f64 * 2f64.powi(GRID_BITS) < 2f64.powi(53)
+}
+
+fn is_on_grid(x: f64) -> bool {
+    let scaled = x * 2f64.powi(GRID_BITS);
+    x >= 0.0 && scaled.fract() == 0.0 && scaled < 2f64.powi(53)
+}
+
+/// What Fleiss' kappa needs to know about the number of ratings of a cluster's units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Raters {
+    /// No unit of the cluster has a rating.
+    Unrated,
+    /// Every rated unit has this many (>= 2) ratings.
+    Each(usize),
+    /// A unit has one rating, or two units differ: Fleiss' kappa is undefined on any selection
+    /// holding the cluster.
+    Unequal,
+}
+
+/// Per-cluster sums of [`CodedUnits`] for a cluster bootstrap: the `*_of` methods take the drawn
+/// cluster indices (repeats allowed) and cost O(drawn clusters x k^2), not O(units x coders),
+/// with results bit for bit those of the unit-level methods on the drawn clusters' units,
+/// concatenated. Where a float sum could depend on its order (a unit with, say, 4 values
+/// contributes thirds), a statistic falls back to the unit-level method.
+#[derive(Debug, Clone)]
+pub struct ClusterSums<'a> {
+    coded: &'a CodedUnits,
+    clusters: &'a [Vec<usize>],
+    /// Clusters x k x k coincidences, clusters x k pairable marginals, pairable units.
+    coincidence: Vec<f64>,
+    marginals: Vec<usize>,
+    pairable: Vec<usize>,
+    coincidence_exact: bool,
+    /// Per cluster: the sum of unit agreement shares and the units with >= 2 values.
+    percent_sum: Vec<f64>,
+    percent_exact: bool,
+    /// Per cluster: Fleiss' P_i summed and the rated units (its column totals are `marginals`).
+    fleiss_raters: Vec<Raters>,
+    fleiss_sum: Vec<f64>,
+    fleiss_subjects: Vec<usize>,
+    fleiss_exact: bool,
+}
+
+impl<'a> ClusterSums<'a> {
+    /// One pass over the units of `clusters` (unit indices into `coded`).
+    pub fn new(coded: &'a CodedUnits, clusters: &'a [Vec<usize>]) -> Self {
+        let k = coded.categories.len();
+        let n = clusters.len();
+        let mut sums = ClusterSums {
+            coded,
+            clusters,
+            coincidence: vec![0.0; n * k * k],
+            marginals: vec![0; n * k],
+            pairable: vec![0; n],
+            coincidence_exact: true,
+            percent_sum: vec![0.0; n],
+            percent_exact: true,
+            fleiss_raters: vec![Raters::Unrated; n],
+            fleiss_sum: vec![0.0; n],
+            fleiss_subjects: vec![0; n],
+            fleiss_exact: true,
+        };
+        let mut tally = Tally::new(k);
+        let (mut largest_coincidence, mut largest_percent, mut largest_fleiss) = (0.0, 0.0, 0.0);
+        for (g, units) in clusters.iter().enumerate() {
+            let coincidence = &mut sums.coincidence[g * k * k..(g + 1) * k * k];
+            let marginals = &mut sums.marginals[g * k..(g + 1) * k];
+            for &unit in units {
+                let m = tally.load(coded.row(unit));
+                if m == 0 {
+                    continue;
+                }
+                // Fleiss, as in `fleiss_kappa_of`.
+                sums.fleiss_raters[g] = match sums.fleiss_raters[g] {
+                    _ if m < 2 => Raters::Unequal,
+                    Raters::Unrated => Raters::Each(m),
+                    Raters::Each(r) if r == m => Raters::Each(m),
+                    _ => Raters::Unequal,
+                };
+                if m < 2 {
+                    continue;
+                }
+                let squares: usize = tally.present_counts().map(|(_, n)| n * n).sum();
+                let p_i = (squares - m) as f64 / (m * (m - 1)) as f64;
+                sums.fleiss_exact &= is_on_grid(p_i);
+                sums.fleiss_sum[g] += p_i;
+                sums.fleiss_subjects[g] += 1;
+                // Percent agreement, as in `percent_agreement_of`.
+                let agreeing: usize = tally.present_counts().map(|(_, n)| n * (n - 1)).sum();
+                let share = agreeing as f64 / (m * (m - 1)) as f64;
+                sums.percent_exact &= is_on_grid(share);
+                sums.percent_sum[g] += share;
+                // Coincidences, as in `krippendorff_alpha_detail_of`.
+                sums.pairable[g] += 1;
+                let per_pair = 1.0 / (m - 1) as f64;
+                for (c, n_c) in tally.present_counts() {
+                    marginals[c] += n_c;
+                    for (d, n_d) in tally.present_counts() {
+                        let ordered_pairs = if c == d { n_c * (n_c - 1) } else { n_c * n_d };
+                        let addend = ordered_pairs as f64 * per_pair;
+                        sums.coincidence_exact &= is_on_grid(addend);
+                        coincidence[c * k + d] += addend;
+                    }
+                }
+            }
+            largest_coincidence = f64::max(largest_coincidence, coincidence.iter().sum());
+            largest_percent = f64::max(largest_percent, sums.percent_sum[g]);
+            largest_fleiss = f64::max(largest_fleiss, sums.fleiss_sum[g]);
+        }
+        sums.coincidence_exact = exact_sums(sums.coincidence_exact, largest_coincidence, n);
+        sums.percent_exact = exact_sums(sums.percent_exact, largest_percent, n);
+        sums.fleiss_exact = exact_sums(sums.fleiss_exact, largest_fleiss, n);
+        sums
+    }
+
+    /// The drawn clusters' units, concatenated: the unit-level methods' selection.
+    fn units<'s>(&'s self, drawn: &'s [usize]) -> impl Iterator<Item = usize> + 's {
+        drawn.iter().flat_map(|&g| self.clusters[g].iter().copied())
+    }
+
+    /// [`CodedUnits::krippendorff_alpha_of`] on the drawn clusters' units.
+    pub fn krippendorff_alpha_of(
+        &self,
+        drawn: &[usize],
+        level: Level,
+    ) -> Result<Option<f64>, AgreementError> {
+        if !self.coincidence_exact {
+            return self.coded.krippendorff_alpha_of(self.units(drawn), level);
+        }
+        self.coded.check_level(level)?;
+        let k = self.coded.categories.len();
+        let mut coincidence = vec![0.0; k * k];
+        let mut marginals = vec![0usize; k];
+        let mut pairable = 0;
+        for &g in drawn {
+            for (sum, x) in coincidence
+                .iter_mut()
+                .zip(&self.coincidence[g * k * k..(g + 1) * k * k])
+            {
+                *sum += x;
+            }
+            for (sum, x) in marginals
+                .iter_mut()
+                .zip(&self.marginals[g * k..(g + 1) * k])
+            {
+                *sum += x;
+            }
+            pairable += self.pairable[g];
+        }
+        Ok(self
+            .coded
+            .alpha_from(&coincidence, &marginals, pairable, level)
+            .map(|detail| detail.alpha))
+    }
+
+    /// [`CodedUnits::percent_agreement_of`] on the drawn clusters' units.
+    pub fn percent_agreement_of(&self, drawn: &[usize]) -> Option<f64> {
+        if !self.percent_exact {
+            return self.coded.percent_agreement_of(self.units(drawn));
+        }
+        let mut sum = 0.0;
+        let mut units = 0usize;
+        for &g in drawn {
+            sum += self.percent_sum[g];
+            units += self.pairable[g];
+        }
+        (units > 0).then(|| sum / units as f64)
+    }
+
+    /// [`CodedUnits::fleiss_kappa_of`] on the drawn clusters' units.
+    pub fn fleiss_kappa_of(&self, drawn: &[usize]) -> Option<f64> {
+        if !self.fleiss_exact {
+            return self.coded.fleiss_kappa_of(self.units(drawn));
+        }
+        let k = self.coded.categories.len();
+        let mut column_totals = vec![0usize; k];
+        let mut raters = None;
+        let mut subjects = 0usize;
+        let mut sum_p_i = 0.0;
+        for &g in drawn {
+            match self.fleiss_raters[g] {
+                Raters::Unrated => continue,
+                Raters::Unequal => return None,
+                Raters::Each(m) => {
+                    if *raters.get_or_insert(m) != m {
+                        return None;
+                    }
+                }
+            }
+            sum_p_i += self.fleiss_sum[g];
+            for (total, x) in column_totals
+                .iter_mut()
+                .zip(&self.marginals[g * k..(g + 1) * k])
+            {
+                *total += x;
+            }
+            subjects += self.fleiss_subjects[g];
+        }
+        let m = raters?;
+        let total = subjects * m;
+        if column_totals.contains(&total) {
+            return None; // P_e_bar == 1
+        }
+        let p_bar = sum_p_i / subjects as f64;
+        let p_e_bar: f64 = column_totals
+            .iter()
+            .map(|&t| (t as f64 / total as f64).powi(2))
+            .sum();
+        Some((p_bar - p_e_bar) / (1.0 - p_e_bar))
+    }
+}
+
+/// Per-cluster (coder a, coder b) tables of [`CodedUnits`] for a cluster bootstrap of a pair's
+/// kappas: whole counts, so summing the drawn clusters' tables gives exactly the table of their
+/// units.
+#[derive(Debug, Clone)]
+pub struct ClusterPairTables<'a> {
+    coded: &'a CodedUnits,
+    /// Clusters x k x k.
+    tables: Vec<u64>,
+}
+
+impl<'a> ClusterPairTables<'a> {
+    pub fn new(
+        coded: &'a CodedUnits,
+        coder_a: usize,
+        coder_b: usize,
+        clusters: &[Vec<usize>],
+    ) -> Self {
+        let tables = clusters
+            .iter()
+            .flat_map(|units| coded.pair_table(coder_a, coder_b, units.iter().copied()))
+            .collect();
+        ClusterPairTables { coded, tables }
+    }
+
+    fn table_of(&self, drawn: &[usize]) -> Vec<u64> {
+        let kk = self.coded.categories.len().pow(2);
+        let mut table = vec![0u64; kk];
+        for &g in drawn {
+            for (sum, x) in table.iter_mut().zip(&self.tables[g * kk..(g + 1) * kk]) {
+                *sum += x;
+            }
+        }
+        table
+    }
+
+    /// [`CodedUnits::cohen_kappa_of`] on the drawn clusters' units.
+    pub fn cohen_kappa_of(&self, drawn: &[usize]) -> Option<Kappa> {
+        let table = self.table_of(drawn);
+        kappa_from_table(&table, &self.coded.categories, Disagreement::Nominal)
+    }
+
+    /// [`CodedUnits::weighted_kappa_of`] on the drawn clusters' units.
+    pub fn weighted_kappa_of(&self, drawn: &[usize], weights: KappaWeights) -> Option<Kappa> {
+        let table = self.table_of(drawn);
+        kappa_from_table(&table, &self.coded.categories, weights.into())
     }
 }
 
@@ -2121,6 +2408,123 @@ mod tests {
         fn percent_agreement_paths_agree(units in reliability_data(20, 4, 3)) {
             let coded = CodedUnits::new(&units, &scale(3)).unwrap();
             prop_assert!(same(percent_agreement(&units).unwrap(), coded.percent_agreement(), 1e-12));
+        }
+    }
+
+    /// Units, their clusters (unit indices) and a draw of clusters.
+    type Clustered = (Vec<Vec<Option<f64>>>, Vec<Vec<usize>>, Vec<usize>);
+
+    /// Units assigned to clusters, and a draw of clusters (repeats allowed), as a cluster
+    /// bootstrap makes them.
+    fn clustered(units: Vec<Vec<Option<f64>>>) -> impl Strategy<Value = Clustered> {
+        let n = units.len();
+        (
+            prop::collection::vec(0..4usize, n),
+            prop::collection::vec(0..4usize, 0..8),
+        )
+            .prop_map(move |(cluster_of, drawn)| {
+                let mut clusters = vec![Vec::new(); 4];
+                for (unit, &c) in cluster_of.iter().enumerate() {
+                    clusters[c].push(unit);
+                }
+                (units.clone(), clusters, drawn)
+            })
+    }
+
+    /// Dual coding throughout, or dual and triple coding mixed (a unit's values less one is a
+    /// power of two): the sums are exact (triple coding: the coincidences).
+    fn coded_by_two_or_three(
+        max_units: usize,
+        k: u8,
+    ) -> impl Strategy<Value = Vec<Vec<Option<f64>>>> {
+        any::<bool>().prop_flat_map(move |dual| {
+            let most: usize = if dual { 2 } else { 3 };
+            prop::collection::vec(
+                (
+                    prop::collection::vec((0..k).prop_map(f64::from), 5),
+                    2..=most,
+                    0..5usize,
+                )
+                    .prop_map(|(values, m, first)| {
+                        let mut row = vec![None; 5];
+                        for (j, &value) in values.iter().enumerate().take(m) {
+                            row[(first + j) % 5] = Some(value);
+                        }
+                        row
+                    }),
+                1..=max_units,
+            )
+        })
+    }
+
+    fn bits(x: Option<f64>) -> Option<u64> {
+        x.map(f64::to_bits)
+    }
+
+    /// The per-cluster sums give the very bits of the unit-level statistics on the drawn
+    /// clusters' units, concatenated.
+    fn check_cluster_sums(
+        units: &[Vec<Option<f64>>],
+        clusters: &[Vec<usize>],
+        drawn: &[usize],
+    ) -> Result<(), TestCaseError> {
+        let coded = CodedUnits::new(units, &scale(3)).unwrap();
+        let sums = ClusterSums::new(&coded, clusters);
+        // Not a vacuous fallback: dual coding sums exactly, triple coding its coincidences.
+        let values = |u: &Vec<Option<f64>>| u.iter().flatten().count();
+        if units.iter().all(|u| values(u) == 2) {
+            prop_assert!(sums.coincidence_exact && sums.percent_exact && sums.fleiss_exact);
+        }
+        if units.iter().all(|u| (2..=3).contains(&values(u))) {
+            prop_assert!(sums.coincidence_exact);
+        }
+        let selection: Vec<usize> = drawn.iter().flat_map(|&g| clusters[g].clone()).collect();
+        let sel = || selection.iter().copied();
+        for level in LEVELS {
+            prop_assert_eq!(
+                bits(sums.krippendorff_alpha_of(drawn, level).unwrap()),
+                bits(coded.krippendorff_alpha_of(sel(), level).unwrap())
+            );
+        }
+        prop_assert_eq!(
+            bits(sums.percent_agreement_of(drawn)),
+            bits(coded.percent_agreement_of(sel()))
+        );
+        prop_assert_eq!(
+            bits(sums.fleiss_kappa_of(drawn)),
+            bits(coded.fleiss_kappa_of(sel()))
+        );
+        for a in 0..coded.n_coders() {
+            for b in a + 1..coded.n_coders() {
+                let tables = ClusterPairTables::new(&coded, a, b, clusters);
+                prop_assert_eq!(
+                    tables.cohen_kappa_of(drawn),
+                    coded.cohen_kappa_of(a, b, sel())
+                );
+                for w in [KappaWeights::Linear, KappaWeights::Quadratic] {
+                    prop_assert_eq!(
+                        tables.weighted_kappa_of(drawn, w),
+                        coded.weighted_kappa_of(a, b, sel(), w)
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn cluster_sums_match_the_unit_level_statistics(
+            (units, clusters, drawn) in reliability_data(30, 4, 3).prop_flat_map(clustered)
+        ) {
+            check_cluster_sums(&units, &clusters, &drawn)?;
+        }
+
+        #[test]
+        fn exact_cluster_sums_match_the_unit_level_statistics(
+            (units, clusters, drawn) in coded_by_two_or_three(40, 3).prop_flat_map(clustered)
+        ) {
+            check_cluster_sums(&units, &clusters, &drawn)?;
         }
     }
 }

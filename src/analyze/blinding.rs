@@ -66,21 +66,36 @@ pub(super) fn blinding_check(ctx: &Context<'_>) -> BlindingCheck {
         .filter(|_| n > 0)
         .map(|c| binomial_upper_tail(correct as u64, n, c));
     let mut groups: BTreeMap<&str, usize> = BTreeMap::new();
-    let docs: Vec<probe::ProbeDoc> = ctx
+    // (text, label, group) of every text the probe can use; the group ids are the ones the docs
+    // would get, in text order.
+    let labelled: Vec<(usize, usize, usize)> = ctx
         .texts
         .iter()
-        .filter_map(|t| {
+        .enumerate()
+        .filter_map(|(i, t)| {
             let label = Context::index(&ctx.models, &t.model)?;
             let next = groups.len();
             let group = *groups.entry(t.group.as_str()).or_insert(next);
-            Some(crate::blind::round::probe_doc(&t.turns, label, group))
+            Some((i, label, group))
         })
         .collect();
-    let style_probe = probe::identifiability(
+    let seed = ctx.seed(&["style-probe"]);
+    // Above probe::MAX_ITEMS the probe looks at a seeded sample (as `identifiability` would draw
+    // it): only those texts become documents, which are large.
+    let chosen = probe::sample(labelled.len(), seed);
+    let doc = |&(i, label, group): &(usize, usize, usize)| {
+        crate::blind::round::probe_doc(&ctx.texts[i].turns, label, group)
+    };
+    let docs: Vec<probe::ProbeDoc> = match &chosen {
+        Some(chosen) => chosen.iter().map(|&c| doc(&labelled[c])).collect(),
+        None => labelled.iter().map(doc).collect(),
+    };
+    let style_probe = probe::identifiability_of_sample(
         &docs,
+        labelled.len(),
         ctx.models.len(),
         plan.confidence,
-        ctx.seed(&["style-probe"]),
+        seed,
         probe::PERMUTATIONS,
     )
     .map(|p| StyleProbe {

@@ -26,6 +26,41 @@ use std::collections::{BTreeMap, HashMap};
 use nalgebra::{DMatrix, DVector};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+/// Dense lookup tables up to this many slots (and 16 a key); larger key spaces use a hash map.
+const DENSE_SLOTS: usize = 1 << 22;
+
+/// Level ids in order of first appearance of `keys`, each below `slots` (the key space's size;
+/// `None` when it does not fit in a usize): the ids a hash map would give, without hashing.
+fn first_appearance_ids(
+    keys: impl ExactSizeIterator<Item = usize>,
+    slots: Option<usize>,
+) -> Vec<usize> {
+    let bound = DENSE_SLOTS.min(16 * keys.len().max(256));
+    match slots {
+        Some(slots) if slots <= bound => {
+            let mut index = vec![usize::MAX; slots];
+            let mut next = 0;
+            keys.map(|key| {
+                if index[key] == usize::MAX {
+                    index[key] = next;
+                    next += 1;
+                }
+                index[key]
+            })
+            .collect()
+        }
+        _ => {
+            let mut index: HashMap<usize, usize> = HashMap::new();
+            keys.map(|key| {
+                let next = index.len();
+                *index.entry(key).or_insert(next)
+            })
+            .collect()
+        }
+    }
+}
 
 /// One rating with its design labels (arbitrary identifiers, need not be contiguous).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -119,6 +154,31 @@ pub fn method_one(y: &[f64], factors: &[Vec<usize>]) -> Option<Vec<Option<f64>>>
     // Σ_l n_l² / n: the correction's coefficient of σ²_k.
     let sum_sq_over_n = |k: usize| counts[k].iter().map(|c| c * c).sum::<f64>() / nf;
 
+    // Every distinct combination of the used factors' levels with its number of ratings: the
+    // joint counts of any two factors follow from these, without a pass over the ratings per
+    // pair of factors.
+    let mut combination = vec![0usize; n];
+    let mut combinations = 1usize;
+    for &i in &used {
+        let slots = combinations.checked_mul(levels[i]);
+        combination = first_appearance_ids(
+            combination
+                .iter()
+                .zip(&factors[i])
+                .map(|(&c, &a)| c * levels[i] + a),
+            slots,
+        );
+        combinations = combination.iter().copied().max().map_or(0, |m| m + 1);
+    }
+    let mut combination_counts = vec![0.0; combinations];
+    let mut combination_levels = vec![Vec::new(); combinations];
+    for (r, &c) in combination.iter().enumerate() {
+        if combination_counts[c] == 0.0 {
+            combination_levels[c] = used.iter().map(|&i| factors[i][r]).collect();
+        }
+        combination_counts[c] += 1.0;
+    }
+
     let size = used.len() + 1;
     let mut c = DMatrix::<f64>::zeros(size, size);
     let mut q = DVector::<f64>::zeros(size);
@@ -133,12 +193,15 @@ pub fn method_one(y: &[f64], factors: &[Vec<usize>]) -> Option<Vec<Option<f64>>>
             .sum::<f64>()
             - correction;
         for (col, &k) in used.iter().enumerate() {
-            // tr(H_i Z_k Z_kᵀ) = Σ_a (1/n_a) Σ_l n_{a,l}².
+            // tr(H_i Z_k Z_kᵀ) = Σ_a (1/n_a) Σ_l n_{a,l}². The joint counts come from the
+            // combinations' counts (whole numbers, so the sums are exact in any order), the
+            // trace is summed in key order as before.
             let mut joint: BTreeMap<(usize, usize), f64> = BTreeMap::new();
-            factors[i]
-                .iter()
-                .zip(&factors[k])
-                .for_each(|(&a, &l)| *joint.entry((a, l)).or_default() += 1.0);
+            for (c, &weight) in combination_counts.iter().enumerate() {
+                *joint
+                    .entry((combination_levels[c][row], combination_levels[c][col]))
+                    .or_default() += weight;
+            }
             let trace: f64 = joint.iter().map(|(&(a, _), m)| m * m / counts[i][a]).sum();
             c[(row, col)] = trace - sum_sq_over_n(k);
         }
@@ -173,15 +236,29 @@ pub fn estimate(ratings: &[Rating]) -> Option<Vec<Option<f64>>> {
         .iter()
         .filter_map(|f| {
             let keys: Vec<_> = ratings.iter().map(|r| f.key(r)).collect::<Option<_>>()?;
-            let mut index: HashMap<(usize, usize, usize), usize> = HashMap::new();
-            Some(
-                keys.iter()
-                    .map(|k| {
-                        let next = index.len();
-                        *index.entry(*k).or_insert(next)
-                    })
-                    .collect(),
-            )
+            // Keys packed into one number (mixed radix), numbered in order of first appearance.
+            let radix = |part: fn(&(usize, usize, usize)) -> usize| {
+                keys.iter().map(part).max().map_or(1, |m| m + 1)
+            };
+            let (r1, r2) = (radix(|k| k.1), radix(|k| k.2));
+            let slots = radix(|k| k.0)
+                .checked_mul(r1)
+                .and_then(|s| s.checked_mul(r2));
+            Some(match slots {
+                Some(slots) => first_appearance_ids(
+                    keys.iter().map(|k| (k.0 * r1 + k.1) * r2 + k.2),
+                    Some(slots),
+                ),
+                None => {
+                    let mut index: HashMap<(usize, usize, usize), usize> = HashMap::new();
+                    keys.iter()
+                        .map(|k| {
+                            let next = index.len();
+                            *index.entry(*k).or_insert(next)
+                        })
+                        .collect()
+                }
+            })
         })
         .collect();
     method_one(&y, &factors)
@@ -282,7 +359,9 @@ pub fn components(ratings: &[Rating], replicates: usize, seed: u64) -> Option<Co
     }
     let mut prompts: Vec<usize> = by_prompt.keys().copied().collect();
     prompts.sort_unstable();
+    // Replicates in parallel, collected in replicate order (each has its own stream).
     let draws: Vec<Option<Vec<Option<f64>>>> = (0..replicates)
+        .into_par_iter()
         .map(|i| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(i as u64);
@@ -540,5 +619,119 @@ mod tests {
             .count();
         println!("comparison sentence fired in {fired}/{sets} pure-noise data sets");
         assert!(fired as u64 * 20 <= sets);
+    }
+
+    /// The estimator as first written (a pass over the ratings per pair of factors, hash-map
+    /// level ids): the faster one must give the same bits.
+    fn reference_estimate(ratings: &[Rating]) -> Option<Vec<Option<f64>>> {
+        let y: Vec<f64> = ratings.iter().map(|r| r.y).collect();
+        let factors: Vec<Vec<usize>> = Facet::ALL
+            .iter()
+            .filter_map(|f| {
+                let keys: Vec<_> = ratings.iter().map(|r| f.key(r)).collect::<Option<_>>()?;
+                let mut index: HashMap<(usize, usize, usize), usize> = HashMap::new();
+                Some(
+                    keys.iter()
+                        .map(|k| {
+                            let next = index.len();
+                            *index.entry(*k).or_insert(next)
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let n = y.len();
+        if n < 2 || y.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let nf = n as f64;
+        let levels: Vec<usize> = factors
+            .iter()
+            .map(|f| f.iter().copied().max().map_or(0, |m| m + 1))
+            .collect();
+        let counts: Vec<Vec<f64>> = factors
+            .iter()
+            .zip(&levels)
+            .map(|(f, &l)| {
+                let mut c = vec![0.0; l];
+                f.iter().for_each(|&a| c[a] += 1.0);
+                c
+            })
+            .collect();
+        let distinct = |i: usize| counts[i].iter().filter(|&&c| c > 0.0).count();
+        let used: Vec<usize> = (0..factors.len())
+            .filter(|&i| distinct(i) >= 2 && distinct(i) < n)
+            .collect();
+        let total: f64 = y.iter().sum();
+        let correction = total * total / nf;
+        let sum_sq_over_n = |k: usize| counts[k].iter().map(|c| c * c).sum::<f64>() / nf;
+        let size = used.len() + 1;
+        let mut c = DMatrix::<f64>::zeros(size, size);
+        let mut q = DVector::<f64>::zeros(size);
+        for (row, &i) in used.iter().enumerate() {
+            let mut sums = vec![0.0; levels[i]];
+            factors[i].iter().zip(&y).for_each(|(&a, v)| sums[a] += v);
+            q[row] = sums
+                .iter()
+                .zip(&counts[i])
+                .filter(|(_, n)| **n > 0.0)
+                .map(|(s, n)| s * s / n)
+                .sum::<f64>()
+                - correction;
+            for (col, &k) in used.iter().enumerate() {
+                let mut joint: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+                factors[i]
+                    .iter()
+                    .zip(&factors[k])
+                    .for_each(|(&a, &l)| *joint.entry((a, l)).or_default() += 1.0);
+                let trace: f64 = joint.iter().map(|(&(a, _), m)| m * m / counts[i][a]).sum();
+                c[(row, col)] = trace - sum_sq_over_n(k);
+            }
+            c[(row, size - 1)] = distinct(i) as f64 - 1.0;
+        }
+        let last = size - 1;
+        q[last] = y.iter().map(|v| v * v).sum::<f64>() - correction;
+        for (col, &k) in used.iter().enumerate() {
+            c[(last, col)] = nf - sum_sq_over_n(k);
+        }
+        c[(last, last)] = nf - 1.0;
+        let solution = c.clone().lu().solve(&q)?;
+        let check = (&c * &solution - &q).norm();
+        if !solution.iter().all(|v| v.is_finite()) || check > 1e-8 * (1.0 + q.norm()) {
+            return None;
+        }
+        let mut out = vec![None; factors.len() + 1];
+        for (row, &i) in used.iter().enumerate() {
+            out[i] = Some(solution[row]);
+        }
+        out[factors.len()] = Some(solution[last]);
+        Some(out)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn estimate_gives_the_bits_of_the_reference(
+            ratings in proptest::collection::vec(
+                (0..3usize, 0..3usize, 0..6usize, 0..5usize, -20i32..20),
+                2..120,
+            )
+        ) {
+            let ratings: Vec<Rating> = ratings
+                .into_iter()
+                .map(|(model, scaffold, prompt, rater, y)| Rating {
+                    // Odd sevenths: sums that depend on their order.
+                    // Large model ids: their keys take the hash-map path.
+                    model: model * 10_000_000,
+                    scaffold,
+                    prompt,
+                    rater,
+                    y: f64::from(y) / 7.0,
+                })
+                .collect();
+            let bits = |e: Option<Vec<Option<f64>>>| {
+                e.map(|v| v.into_iter().map(|x| x.map(f64::to_bits)).collect::<Vec<_>>())
+            };
+            proptest::prop_assert_eq!(bits(estimate(&ratings)), bits(reference_estimate(&ratings)));
+        }
     }
 }

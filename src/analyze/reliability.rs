@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::agreement::{CodedUnits, KappaWeights, Level};
+use super::agreement::{ClusterPairTables, ClusterSums, CodedUnits, KappaWeights, Level};
 use super::resample;
 use super::results::*;
 use super::study::{Context, Observation};
@@ -24,7 +24,10 @@ fn clusters(prompts: &[&str]) -> Vec<Vec<usize>> {
     by.into_values().collect()
 }
 
-/// A statistic with its percentile cluster-bootstrap interval.
+/// A statistic with its percentile cluster-bootstrap interval. The statistics here are sums over
+/// units, so `stat` gets the drawn cluster indices and adds per-cluster sums (`ClusterSums`,
+/// `ClusterPairTables`): a resample costs O(clusters), not O(units), with the same draws and
+/// values as `resample::cluster_bootstrap` over the units.
 fn boot(
     ctx: &Context<'_>,
     groups: &[Vec<usize>],
@@ -32,7 +35,7 @@ fn boot(
     stat: impl Fn(&[usize]) -> Option<f64> + Sync,
 ) -> Estimate {
     let plan = &ctx.input.plan;
-    let b = resample::cluster_bootstrap(groups, plan.resamples, ctx.seed(seed), stat);
+    let b = resample::cluster_bootstrap_drawn(groups.len(), plan.resamples, ctx.seed(seed), stat);
     Estimate::new(b.estimate, resample::percentile_ci(&b, plan.confidence))
 }
 
@@ -93,19 +96,17 @@ pub(super) fn agreement(ctx: &Context<'_>, dim: &Dimension) -> Agreement {
         return result;
     };
     let groups = clusters(&prompts);
+    let sums = ClusterSums::new(&coded, &groups);
     let id = dim.id.as_str();
-    result.krippendorff_alpha = boot(ctx, &groups, &["agreement", id, "alpha"], |idx| {
-        coded
-            .krippendorff_alpha_of(idx.iter().copied(), level)
-            .ok()
-            .flatten()
+    result.krippendorff_alpha = boot(ctx, &groups, &["agreement", id, "alpha"], |drawn| {
+        sums.krippendorff_alpha_of(drawn, level).ok().flatten()
     });
-    result.percent_agreement = boot(ctx, &groups, &["agreement", id, "percent"], |idx| {
-        coded.percent_agreement_of(idx.iter().copied())
+    result.percent_agreement = boot(ctx, &groups, &["agreement", id, "percent"], |drawn| {
+        sums.percent_agreement_of(drawn)
     });
     if coded.fleiss_kappa().is_some() {
-        result.fleiss_kappa = boot(ctx, &groups, &["agreement", id, "fleiss"], |idx| {
-            coded.fleiss_kappa_of(idx.iter().copied())
+        result.fleiss_kappa = boot(ctx, &groups, &["agreement", id, "fleiss"], |drawn| {
+            sums.fleiss_kappa_of(drawn)
         });
     }
     let a = &result.krippendorff_alpha;
@@ -126,17 +127,15 @@ pub(super) fn agreement(ctx: &Context<'_>, dim: &Dimension) -> Agreement {
                 .into_iter()
                 .map(|g| g.into_iter().map(|i| shared[i]).collect())
                 .collect();
+            let tables = ClusterPairTables::new(&coded, a, b, &groups);
             let pair_boot = |label: &str, weights: Option<KappaWeights>| -> Estimate {
                 boot(
                     ctx,
                     &groups,
                     &["agreement", id, label, humans[a], humans[b]],
-                    |idx| {
-                        let sel = idx.iter().copied();
-                        match weights {
-                            None => coded.cohen_kappa_of(a, b, sel).and_then(|k| k.kappa),
-                            Some(w) => coded.weighted_kappa_of(a, b, sel, w).and_then(|k| k.kappa),
-                        }
+                    |drawn| match weights {
+                        None => tables.cohen_kappa_of(drawn).and_then(|k| k.kappa),
+                        Some(w) => tables.weighted_kappa_of(drawn, w).and_then(|k| k.kappa),
                     },
                 )
             };
@@ -212,17 +211,11 @@ fn judge_agreement(
             continue;
         };
         let j = humans.len();
-        let alpha = boot(
-            ctx,
-            &clusters(&prompts),
-            &["judge", &dim.id, judge],
-            |idx| {
-                coded
-                    .krippendorff_alpha_of(idx.iter().copied(), level)
-                    .ok()
-                    .flatten()
-            },
-        );
+        let groups = clusters(&prompts);
+        let sums = ClusterSums::new(&coded, &groups);
+        let alpha = boot(ctx, &groups, &["judge", &dim.id, judge], |drawn| {
+            sums.krippendorff_alpha_of(drawn, level).ok().flatten()
+        });
         let human_units: Vec<Vec<Option<f64>>> = units.iter().map(|u| u[..j].to_vec()).collect();
         let human_alpha = CodedUnits::new(&human_units, categories)
             .ok()
@@ -282,11 +275,10 @@ fn test_retest(
         units.push(row);
     }
     let coded = CodedUnits::new(&units, categories).ok()?;
-    let alpha = boot(ctx, &clusters(&prompts), &["retest", &dim.id], |idx| {
-        coded
-            .krippendorff_alpha_of(idx.iter().copied(), level)
-            .ok()
-            .flatten()
+    let groups = clusters(&prompts);
+    let sums = ClusterSums::new(&coded, &groups);
+    let alpha = boot(ctx, &groups, &["retest", &dim.id], |drawn| {
+        sums.krippendorff_alpha_of(drawn, level).ok().flatten()
     });
     Some(TestRetest {
         n_units: units.len(),

@@ -140,6 +140,50 @@ pub fn cluster_bootstrap(
     }
 }
 
+/// [`cluster_bootstrap`] for statistics computed from per-cluster sums: `stat` gets the drawn
+/// cluster indices (in draw order; `0..n_clusters` for the estimate) instead of their units, so a
+/// resample can cost O(clusters) rather than O(units). The draws are the same as
+/// [`cluster_bootstrap`]'s, stream for stream.
+pub fn cluster_bootstrap_drawn(
+    n_clusters: usize,
+    resamples: usize,
+    seed: u64,
+    stat: impl Fn(&[usize]) -> Option<f64> + Sync,
+) -> Bootstrap {
+    let all: Vec<usize> = (0..n_clusters).collect();
+    let estimate = finite(stat(&all));
+    let n = n_clusters;
+    // Resamples in parallel, collected in resample order: the same replicates in the same order
+    // whatever the number of threads.
+    let values: Vec<Option<f64>> = if n == 0 {
+        vec![None; resamples]
+    } else {
+        (0..resamples)
+            .into_par_iter()
+            .map_init(
+                || Vec::with_capacity(n),
+                |drawn, i| {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    rng.set_stream(i as u64);
+                    drawn.clear();
+                    for _ in 0..n {
+                        drawn.push(rng.random_range(0..n));
+                    }
+                    finite(stat(drawn))
+                },
+            )
+            .collect()
+    };
+    let replicates: Vec<f64> = values.iter().flatten().copied().collect();
+    Bootstrap {
+        estimate,
+        undefined: resamples - replicates.len(),
+        replicates,
+        resamples,
+        n_units: n,
+    }
+}
+
 /// R type 7 quantile of already sorted finite values (see the module doc).
 /// `None` for an empty slice or `p` outside [0, 1].
 pub fn quantile_type7(sorted: &[f64], p: f64) -> Option<f64> {

@@ -296,10 +296,13 @@ impl Context<'_> {
                 _ => self.humans.contains(&o.rater),
             };
             if wanted {
-                let score = match self.drift.get(&(o.round.clone(), o.dimension.clone())) {
-                    Some(equating) if spec.drift_adjusted => equating.adjust(o.score),
-                    _ => o.score,
-                };
+                // The key is built only when the specification adjusts for drift: two string
+                // copies per rating and specification were most of this loop's cost.
+                let equating = spec
+                    .drift_adjusted
+                    .then(|| self.drift.get(&(o.round.clone(), o.dimension.clone())))
+                    .flatten();
+                let score = equating.map_or(o.score, |e| e.adjust(o.score));
                 by_cell
                     .entry(o.cell_id.as_str())
                     .or_insert_with(|| (o, Vec::new()))

@@ -118,8 +118,12 @@ pub fn rater_events(text: &str) -> Vec<(Event<'_>, Range<usize>)> {
 pub fn render_markdown(text: &str) -> String {
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, rater_events(text).into_iter().map(|(e, _)| e));
-    sanitizer().clean(&html).to_string()
+    SANITIZER.clean(&html).to_string()
 }
+
+/// Built once: a builder's tag sets cost more than cleaning a short message.
+static SANITIZER: std::sync::LazyLock<ammonia::Builder<'static>> =
+    std::sync::LazyLock::new(sanitizer);
 
 fn sanitizer() -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::empty();

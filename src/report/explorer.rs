@@ -21,6 +21,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::blind::packet::{json_for_script, render_markdown, sha256_base64};
@@ -246,7 +247,6 @@ pub(crate) fn page(explorer: &Explorer, part: Option<&PartNav>) -> Vec<u8> {
     let mut judges = Vec::new();
     let mut t = Vec::with_capacity(explorer.transcripts.len());
     let mut r = Vec::new();
-    let mut bodies: Vec<Vec<(u8, String)>> = Vec::with_capacity(explorer.transcripts.len());
     for (i, tr) in explorer.transcripts.iter().enumerate() {
         t.push((
             tr.cell_id.as_str(),
@@ -269,13 +269,19 @@ pub(crate) fn page(explorer: &Explorer, part: Option<&PartNav>) -> Vec<u8> {
                 rating.identity_guess.as_str(),
             ));
         }
-        bodies.push(
+    }
+    // Rendering and sanitising every message is most of the page's cost: in parallel, collected
+    // in transcript order.
+    let bodies: Vec<Vec<(u8, String)>> = explorer
+        .transcripts
+        .par_iter()
+        .map(|tr| {
             tr.messages
                 .iter()
                 .map(|(role, text)| (role_code(*role), render_markdown(text)))
-                .collect(),
-        );
-    }
+                .collect()
+        })
+        .collect();
     // Rounds in name order, so the filter lists them as the report does.
     let index = Index {
         study: &explorer.study,
