@@ -93,7 +93,9 @@ impl Driver {
             }
         });
         let port = rx
-            .recv_timeout(Duration::from_secs(20))
+            // Generous: with every core busy (the suite runs tests in parallel) ChromeDriver
+            // has been seen to take over 20 s to start.
+            .recv_timeout(Duration::from_secs(60))
             .ok()
             .flatten()
             .expect("chromedriver reports its port");

@@ -37,8 +37,9 @@ fn wait_for_lines(log: &Path, at_least: usize) {
 #[test]
 fn two_runs_on_one_folder_one_is_refused_and_every_cell_runs_once() {
     // Slow replies keep the first run going long enough for the second to meet it even on a
-    // loaded machine.
-    let server = SimServe::start(&["--latency-ms", "250"]);
+    // loaded machine (at 250 ms the whole run could finish before the second process started
+    // while the browser tests loaded both cores).
+    let server = SimServe::start(&["--latency-ms", "1000"]);
     let study = default_study_against(&server);
     let first = spawn_run(&study, Stdio::piped);
     let second = spawn_run(&study, Stdio::piped);

@@ -608,17 +608,7 @@ impl CodedUnits {
             }
             subjects += 1;
         }
-        let m = raters?;
-        let total = subjects * m;
-        if column_totals.contains(&total) {
-            return None; // P_e_bar == 1
-        }
-        let p_bar = sum_p_i / subjects as f64;
-        let p_e_bar: f64 = column_totals
-            .iter()
-            .map(|&t| (t as f64 / total as f64).powi(2))
-            .sum();
-        Some((p_bar - p_e_bar) / (1.0 - p_e_bar))
+        fleiss_from_sums(sum_p_i, &column_totals, subjects, raters?)
     }
 
     /// Everything in [`AgreementSummary`] over all units.
@@ -881,17 +871,7 @@ impl<'a> ClusterSums<'a> {
             }
             subjects += self.fleiss_subjects[g];
         }
-        let m = raters?;
-        let total = subjects * m;
-        if column_totals.contains(&total) {
-            return None; // P_e_bar == 1
-        }
-        let p_bar = sum_p_i / subjects as f64;
-        let p_e_bar: f64 = column_totals
-            .iter()
-            .map(|&t| (t as f64 / total as f64).powi(2))
-            .sum();
-        Some((p_bar - p_e_bar) / (1.0 - p_e_bar))
+        fleiss_from_sums(sum_p_i, &column_totals, subjects, raters?)
     }
 }
 
@@ -941,6 +921,26 @@ impl<'a> ClusterPairTables<'a> {
         let table = self.table_of(drawn);
         kappa_from_table(&table, &self.coded.categories, weights.into())
     }
+}
+
+/// Fleiss' kappa from its sums over subjects: Σ P_i, each category's total count, the number
+/// of subjects and the raters per subject. `None` when P̄_e is 1 (one category only).
+fn fleiss_from_sums(
+    sum_p_i: f64,
+    column_totals: &[usize],
+    subjects: usize,
+    m: usize,
+) -> Option<f64> {
+    let total = subjects * m;
+    if column_totals.contains(&total) {
+        return None; // P_e_bar == 1
+    }
+    let p_bar = sum_p_i / subjects as f64;
+    let p_e_bar: f64 = column_totals
+        .iter()
+        .map(|&t| (t as f64 / total as f64).powi(2))
+        .sum();
+    Some((p_bar - p_e_bar) / (1.0 - p_e_bar))
 }
 
 /// Kappa from a k x k count table (rows = rater A, columns = rater B).

@@ -106,38 +106,14 @@ pub fn cluster_bootstrap(
     seed: u64,
     stat: impl Fn(&[usize]) -> Option<f64> + Sync,
 ) -> Bootstrap {
-    let all: Vec<usize> = clusters.iter().flatten().copied().collect();
-    let estimate = finite(stat(&all));
-    let n = clusters.len();
-    // Resamples in parallel, collected in resample order: the same replicates in the same order
-    // whatever the number of threads.
-    let values: Vec<Option<f64>> = if n == 0 {
-        vec![None; resamples]
-    } else {
-        (0..resamples)
-            .into_par_iter()
-            .map_init(
-                || Vec::with_capacity(all.len()),
-                |units, i| {
-                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                    rng.set_stream(i as u64);
-                    units.clear();
-                    for _ in 0..n {
-                        units.extend_from_slice(&clusters[rng.random_range(0..n)]);
-                    }
-                    finite(stat(units))
-                },
-            )
-            .collect()
-    };
-    let replicates: Vec<f64> = values.iter().flatten().copied().collect();
-    Bootstrap {
-        estimate,
-        undefined: resamples - replicates.len(),
-        replicates,
-        resamples,
-        n_units: n,
-    }
+    // The same draws as the per-cluster-sum form; here the drawn clusters' units are gathered.
+    cluster_bootstrap_drawn(clusters.len(), resamples, seed, |drawn| {
+        let units: Vec<usize> = drawn
+            .iter()
+            .flat_map(|&c| clusters[c].iter().copied())
+            .collect();
+        stat(&units)
+    })
 }
 
 /// [`cluster_bootstrap`] for statistics computed from per-cluster sums: `stat` gets the drawn
