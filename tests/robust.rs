@@ -37,9 +37,8 @@ fn wait_for_lines(log: &Path, at_least: usize) {
 #[test]
 fn two_runs_on_one_folder_one_is_refused_and_every_cell_runs_once() {
     // Slow replies keep the first run going long enough for the second to meet it even on a
-    // loaded machine (at 250 ms the whole run could finish before the second process started
-    // while the browser tests loaded both cores).
-    let server = SimServe::start(&["--latency-ms", "1000"]);
+    // loaded machine.
+    let server = SimServe::start(&["--latency-ms", "250"]);
     let study = default_study_against(&server);
     let first = spawn_run(&study, Stdio::piped);
     let second = spawn_run(&study, Stdio::piped);
@@ -66,7 +65,16 @@ fn two_runs_on_one_folder_one_is_refused_and_every_cell_runs_once() {
     ];
     let refused: Vec<&std::process::Output> =
         outputs.iter().filter(|o| !o.status.success()).collect();
-    assert_eq!(refused.len(), 1, "exactly one run is refused");
+    assert_eq!(
+        refused.len(),
+        1,
+        "exactly one run is refused; the runs said:\n{}",
+        outputs
+            .iter()
+            .map(|o| format!("{}: {}", o.status, stderr_of(o)))
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    );
     let message = stderr_of(refused[0]);
     assert!(
         message.contains("is in use by another blindfold command (pid ")
