@@ -264,7 +264,11 @@ fn a_grown_study_measures_drift_on_anchors_and_adjudicates_disagreements() {
     assert!(lo <= 0.0 && 0.0 <= hi, "no drift without one: [{lo}, {hi}]");
 
     // The drift-adjusted specification removes the drift from the cross-round effects: it lands
-    // near the effect the steady raters give, the registered one does not.
+    // near the effect the steady raters give, the registered one does not. What one seed leaves
+    // is noise (the realised drift of a few ratings against its expectation): over 30 rating
+    // seeds benches/drift_sim.py measured a mean residual within ±0.01 of a +0.54 bias, rms 0.07.
+    // This seed leaves +0.02, +0.19 and +0.09 of +0.44, +0.75 and +0.62.
+    let (mut bias, mut left) = (0.0, 0.0);
     for (model, _) in &new_scaffold {
         let steady_effect = primary_effect(&baseline, model, "socratic-v1")["effect"]["value"]
             .as_f64()
@@ -277,15 +281,18 @@ fn a_grown_study_measures_drift_on_anchors_and_adjudicates_disagreements() {
             .unwrap();
         let registered = adjusted["registered"]["value"].as_f64().unwrap();
         let corrected = adjusted["adjusted"]["value"].as_f64().unwrap();
-        // Equating on the anchors removes most of the bias, not all: transcripts at the floor
-        // move more than the anchors' band average (measured: 0.75 of bias left 0.25 for
-        // sim-beta).
-        assert!(
-            registered - steady_effect > 0.3
-                && (corrected - steady_effect).abs() < 0.4 * (registered - steady_effect),
+        let said = format!(
             "{model}: steady {steady_effect:.3}, registered {registered:.3}, drift-adjusted {corrected:.3}"
         );
+        assert!(registered - steady_effect > 0.3, "{said}");
+        assert!(
+            (corrected - steady_effect).abs() < 0.3 * (registered - steady_effect),
+            "{said}"
+        );
+        bias += registered - steady_effect;
+        left += corrected - steady_effect;
     }
+    assert!(left.abs() < 0.2 * bias, "left {left:.3} of {bias:.3}");
     let curve = results["dimensions"]
         .as_array()
         .unwrap()

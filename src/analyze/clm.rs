@@ -21,7 +21,7 @@ use super::anova::SequentialFit;
 
 /// A coefficient beyond this on the logit scale (an odds ratio above 3·10⁶) is taken as a sign
 /// that it diverges: finite data without separation do not produce it.
-const DIVERGENCE: f64 = 15.0;
+pub(super) const DIVERGENCE: f64 = 15.0;
 /// Newton stops when the largest gradient component is below this.
 const GRADIENT_TOLERANCE: f64 = 1e-10;
 const MAX_ITERATIONS: usize = 300;
@@ -66,6 +66,25 @@ fn logistic(x: f64) -> f64 {
         let e = x.exp();
         e / (1.0 + e)
     }
+}
+
+/// The expected rating at linear predictor `eta`: `Σⱼ valuesⱼ · P(Y = j)` under
+/// `logit P(Y ≤ j) = θⱼ − η`, with `values` one per category (one more than `thresholds`).
+pub fn expected_value(thresholds: &[f64], values: &[f64], eta: f64) -> f64 {
+    debug_assert_eq!(values.len(), thresholds.len() + 1);
+    values
+        .iter()
+        .enumerate()
+        .map(|(j, v)| {
+            let upper = thresholds.get(j).map_or(f64::INFINITY, |t| t - eta);
+            let lower = if j == 0 {
+                f64::NEG_INFINITY
+            } else {
+                thresholds[j - 1] - eta
+            };
+            v * interval_probability(upper, lower)
+        })
+        .sum()
 }
 
 /// `F(a) − F(b)` for `b < a`, computed on the tail where it does not cancel.

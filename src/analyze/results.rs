@@ -181,6 +181,10 @@ pub struct DriftResult {
     pub n_items: usize,
     pub n_prompts: usize,
     pub mean_change: Estimate,
+    /// The round's shift on the latent (logit) scale of the cumulative-link fit behind the
+    /// drift-adjusted specification; null when no fit links the round to the first.
+    #[serde(default)]
+    pub latent_shift: Option<f64>,
     pub per_rater: Vec<RaterDrift>,
 }
 
@@ -205,6 +209,23 @@ pub struct AdjustedEffect {
     pub adjusted: Estimate,
     pub label_registered: String,
     pub label_adjusted: String,
+    /// Set when a side of the comparison had every rating of a drifted round at the end of the
+    /// scale the raters drifted toward: how far it moved cannot be measured, and `adjusted` is
+    /// only a bound on the drift-free effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<Bound>,
+}
+
+/// Which way an adjusted effect is a bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// The drift-free effect is at least the adjusted value.
+    AtLeast,
+    /// The drift-free effect is at most the adjusted value.
+    AtMost,
+    /// Both sides are at an end of the scale, in opposite directions: no bound either way.
+    Neither,
 }
 
 /// Items settled by adjudication rounds, and how the plan's rule changed the primary effects.

@@ -258,7 +258,7 @@ pub(super) struct Context<'a> {
     /// Adjudication ratings, by round: (round, transcript) pairs.
     pub adjudication_rounds: BTreeSet<String>,
     /// Each later round's drift per dimension, measured on its anchors: (round, dimension).
-    pub drift: BTreeMap<(String, String), super::drift::Equating>,
+    pub drift: BTreeMap<(String, String), super::drift::DriftAdjustment>,
     pub guesses: Vec<Guess>,
     pub texts: Vec<BlindedText>,
     pub models: Vec<String>,
@@ -298,11 +298,11 @@ impl Context<'_> {
             if wanted {
                 // The key is built only when the specification adjusts for drift: two string
                 // copies per rating and specification were most of this loop's cost.
-                let equating = spec
+                let adjustment = spec
                     .drift_adjusted
                     .then(|| self.drift.get(&(o.round.clone(), o.dimension.clone())))
                     .flatten();
-                let score = equating.map_or(o.score, |e| e.adjust(o.score));
+                let score = adjustment.map_or(o.score, |a| a.adjust(&o.cell_id, o.score));
                 by_cell
                     .entry(o.cell_id.as_str())
                     .or_insert_with(|| (o, Vec::new()))
@@ -649,7 +649,8 @@ fn context<'a>(input: &'a Input<'a>) -> Context<'a> {
         &humans,
         input.plan.adjudication,
     );
-    let drift = super::drift::round_shifts(&ratings.kept, &ratings.anchors, &humans);
+    let drift =
+        super::drift::round_adjustments(&ratings.kept, &ratings.anchors, &humans, &input.rounds);
     Context {
         input,
         adjudication_rounds: ratings

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::{Left, Right, table};
-use crate::analyze::results::StudyResults;
+use crate::analyze::results::{Bound, StudyResults};
 use crate::report::format::{count, effect, level, md, percent};
 
 /// The mark beside every effect whose scaffold and baseline were rated in different rounds.
@@ -97,13 +97,29 @@ pub(super) fn rounds(out: &mut String, r: &StudyResults) {
              exactly (intra-rater agreement); test–retest α is in the agreement section.\n\n",
         );
         if !a.adjusted_effects.is_empty() {
+            let shifts: Vec<String> = a
+                .drift
+                .iter()
+                .filter(|d| d.dimension == r.primary)
+                .filter_map(|d| {
+                    d.latent_shift
+                        .map(|s| format!("{} {s:+.2} logits", md(&d.round)))
+                })
+                .collect();
             let _ = writeln!(
                 out,
                 "**Drift-adjusted effects** ({}; also a specification of the specification curve): \
-                 each anchored round's ratings equated to the earlier rounds' on its anchor items \
-                 (equipercentile: a later level takes the earlier ratings' mean over the same \
-                 quantile band, which respects the floor and ceiling of the scale).\n",
-                md(&r.primary)
+                 each drifted round's ratings put back on the first round's scale by a \
+                 cumulative-link model of every rating with a shift per round, measured within the \
+                 anchor transcripts ({}). A rating moves by what that shift does at its \
+                 condition's place on the scale, so a condition at the floor or the ceiling moves \
+                 less than one in the middle.\n",
+                md(&r.primary),
+                if shifts.is_empty() {
+                    "no round linked to the first".to_string()
+                } else {
+                    shifts.join(", ")
+                }
             );
             let rows: Vec<Vec<String>> = a
                 .adjusted_effects
@@ -114,7 +130,12 @@ pub(super) fn rounds(out: &mut String, r: &StudyResults) {
                         format!("{} {CROSS_ROUND_MARK}", md(&e.scaffold)),
                         effect(&e.registered),
                         md(&e.label_registered),
-                        effect(&e.adjusted),
+                        match e.bound {
+                            None => effect(&e.adjusted),
+                            Some(Bound::AtLeast) => format!("at least {}", effect(&e.adjusted)),
+                            Some(Bound::AtMost) => format!("at most {}", effect(&e.adjusted)),
+                            Some(Bound::Neither) => format!("unknown ({})", effect(&e.adjusted)),
+                        },
                         md(&e.label_adjusted),
                     ]
                 })
@@ -133,6 +154,15 @@ pub(super) fn rounds(out: &mut String, r: &StudyResults) {
                 ],
                 &rows,
             );
+            if a.adjusted_effects.iter().any(|e| e.bound.is_some()) {
+                out.push_str(
+                    "\"At least\" and \"at most\": every rating of one side of the comparison in \
+                     a drifted round sits at the end of the scale the raters drifted toward, so how \
+                     far it moved cannot be measured; the drift-adjusted value is then only a bound \
+                     on the drift-free effect (\"unknown\": both sides, in opposite directions). \
+                     More anchors do not help; a round rated again by steady raters does.\n\n",
+                );
+            }
         }
     }
     if let Some(adj) = &a.adjudication {
